@@ -1,0 +1,1 @@
+"""Command-line interface: Typer commands that call the packages; no logic of their own."""

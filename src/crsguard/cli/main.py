@@ -1,0 +1,11 @@
+"""The `crsguard` command. Each concern registers its commands from its own module."""
+
+import typer
+
+app = typer.Typer(
+    name="crsguard",
+    help="Grade, monitor and manage cytokine release syndrome and related IEC toxicities (decision support).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)

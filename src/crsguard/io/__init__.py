@@ -1,0 +1,1 @@
+"""crsguard.io"""
