@@ -28,6 +28,9 @@ class CutoffUsed(_Result):
     effect: str
     source: str
 
+    def describe_short(self) -> str:
+        return f"{self.operator} {self.value:g} → {self.category_above}, else {self.category_otherwise}"
+
 
 class ScoreResult(_Result):
     """One validated (or display-only) score for one patient, with everything needed to read it safely."""
