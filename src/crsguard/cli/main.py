@@ -2,6 +2,8 @@
 
 import typer
 
+from crsguard.cli import risk
+
 app = typer.Typer(
     name="crsguard",
     help="Grade, monitor and manage cytokine release syndrome and related IEC toxicities (decision support).",
@@ -9,3 +11,4 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+risk.register(app)
