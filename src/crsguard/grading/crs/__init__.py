@@ -1,0 +1,1 @@
+"""CRS grading systems of crs-grading.md §3, one module per system."""

@@ -1,0 +1,29 @@
+"""The result of grading one snapshot under one system (crs-grading.md §2.6, issue contract)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class GradeResult(BaseModel):
+    """A grade that explains itself.
+
+    `grade` is always the grade that is *certain* from the inputs given. When `lower_bound` is true, an absent input
+    listed in `missing` could raise it; `status` is "indeterminate" when that holds even with the spec's defaults
+    for defaulted inputs (a number such as weight or temperature is unknown), so `grade` is then the spec's
+    `grade_lower_bound` (§2.6).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    system: str
+    toxicity: str
+    grade: int = Field(ge=0, le=5)
+    status: Literal["ok", "indeterminate", "unsupported"]
+    lower_bound: bool
+    drivers: list[str]
+    missing: list[str]
+    warnings: list[str]
+    version_of_rules: str

@@ -1,0 +1,209 @@
+"""The patient at one assessment: the canonical CRS input fields of crs-grading.md §2.
+
+One `Snapshot` is one assessment record (default window: the 24 h ending at the evaluation time, §1.1); for every
+numeric field it carries the *worst* value in the window. Field names, units and plausible ranges are exactly those of
+crs-grading.md §2.1–§2.5. Every field is optional: an absent field is *missing*, never silently normal. How a
+missing field is graded (default, or unknown) is decided once, in `crsguard.grading.inputs`.
+
+The schema is closed: an unknown key is an error that names the key and lists the allowed ones
+(`crsguard.model.errors`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class O2Device(StrEnum):
+    """Most intensive oxygen or respiratory-support modality required for hypoxia (crs-grading.md §2.4).
+
+    Listed from least to most intensive as the spec lists them; `none` is the default of a missing enum (§2).
+    """
+
+    none = "none"
+    nasal_cannula = "nasal_cannula"
+    blow_by = "blow_by"
+    simple_face_mask = "simple_face_mask"
+    venturi_mask = "venturi_mask"
+    non_rebreather_mask = "non_rebreather_mask"
+    high_flow_nasal_cannula = "high_flow_nasal_cannula"
+    cpap = "cpap"
+    bipap = "bipap"
+    mechanical_ventilation = "mechanical_ventilation"
+
+
+#: Synonyms accepted on input (§2.4: `room_air` is a synonym of `none`).
+O2_DEVICE_SYNONYMS = {"room_air": O2Device.none}
+
+
+class VasopressorDrug(StrEnum):
+    """Vasopressor agents the graders know (crs-grading.md §2.3)."""
+
+    norepinephrine = "norepinephrine"
+    epinephrine = "epinephrine"
+    phenylephrine = "phenylephrine"
+    dopamine = "dopamine"
+    vasopressin = "vasopressin"
+
+
+#: Agents rejected with a specific reason instead of "unknown value" (§2.3 `drug`).
+REJECTED_AGENTS = {
+    "angiotensin_ii": "unsupported agent, clinician review (crs-grading.md §2.3)",
+    "methylene_blue": "unsupported agent, clinician review (crs-grading.md §2.3)",
+    "dobutamine": "an inotrope without vasopressor intent is not entered and never counts as a vasopressor "
+    "(crs-grading.md §2.3)",
+    "milrinone": "an inotrope without vasopressor intent is not entered and never counts as a vasopressor "
+    "(crs-grading.md §2.3)",
+}
+
+
+class DoseUnit(StrEnum):
+    """Vasopressor dose units (crs-grading.md §2.3): vasopressin only, and always, in units/min."""
+
+    mcg_per_min = "mcg_per_min"
+    mcg_per_kg_per_min = "mcg_per_kg_per_min"
+    units_per_min = "units_per_min"
+
+
+Grade = Annotated[int, Field(ge=0, le=4)]
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class VasopressorItem(_Closed):
+    """One sustained vasopressor rate in the window (crs-grading.md §2.3, items of `vasopressors`)."""
+
+    drug: VasopressorDrug
+    dose: float = Field(gt=0, description="Highest rate maintained continuously for hours_continuous.")
+    dose_unit: DoseUnit
+    hours_continuous: float = Field(gt=0, le=720, description="Continuous hours at a rate >= dose.")
+    derived_ne_eq: bool = Field(
+        default=False,
+        description="Synthetic norepinephrine item carrying the highest norepinephrine-equivalent sustained "
+        ">= 3 h (A14); used for the high-dose test only, not counted as an agent.",
+    )
+
+    @field_validator("drug", mode="before")
+    @classmethod
+    def _known_agent(cls, value: Any) -> Any:
+        if isinstance(value, str) and value in REJECTED_AGENTS:
+            raise ValueError(f"{value!r}: {REJECTED_AGENTS[value]}")
+        return value
+
+    @model_validator(mode="after")
+    def _unit_matches_drug(self) -> VasopressorItem:
+        is_vasopressin = self.drug is VasopressorDrug.vasopressin
+        if is_vasopressin != (self.dose_unit is DoseUnit.units_per_min):
+            raise ValueError(
+                f"dose_unit {self.dose_unit.value!r} is not allowed for {self.drug.value}: vasopressin only in "
+                "units_per_min, other agents in mcg_per_min or mcg_per_kg_per_min (crs-grading.md §2.3)"
+            )
+        if self.derived_ne_eq and self.drug is not VasopressorDrug.norepinephrine:
+            raise ValueError("derived_ne_eq is allowed only on a norepinephrine item (crs-grading.md §2.3, A14)")
+        return self
+
+
+class Snapshot(_Closed):
+    """The canonical CRS assessment record (crs-grading.md §2). All fields optional; absent means missing."""
+
+    # §2.1 Patient and attribution
+    age_years: float | None = Field(default=None, ge=0, le=120)
+    weight_kg: float | None = Field(default=None, ge=0.5, le=350)
+    crs_attributed: bool | None = None
+    crs_symptoms_present: bool | None = None
+    # §2.2 Temperature
+    temperature_c: float | None = Field(default=None, ge=30.0, le=45.0)
+    temperature_f: float | None = Field(default=None, ge=86.0, le=113.0)
+    fever_masked: bool | None = None
+    fever_attributable_other_cause: bool | None = None
+    # §2.3 Haemodynamics
+    hypotension: bool | None = None
+    sbp_mmhg: float | None = Field(default=None, ge=30, le=250)
+    hypotension_persistent_on_vasopressors: bool | None = None
+    hypotension_fluid_responsive: bool | None = None
+    fluid_boluses_for_bp: int | None = Field(default=None, ge=0, le=20)
+    hypotension_attributable_other_cause: bool | None = None
+    vasopressors: list[VasopressorItem] | None = Field(default=None, max_length=10)
+    vasopressor_total_hours: float | None = Field(default=None, ge=0, le=720)
+    # §2.4 Oxygenation
+    o2_device: O2Device | None = None
+    o2_flow_l_min: float | None = Field(default=None, ge=0, le=80)
+    fio2: float | None = Field(
+        default=None,
+        ge=0.21,
+        le=100,
+        description="Percent, 21-100; a fraction 0.21-1.00 is read as a fraction and multiplied by 100 with a "
+        "warning (A23).",
+    )
+    hypoxia_attributable_other_cause: bool | None = None
+    # §2.5 Organ toxicity and supportive-care flags
+    organ_toxicity_max_grade: Grade | None = None
+    transaminitis_grade: Grade | None = None
+    creatinine_grade: Grade | None = None
+    coagulopathy_requiring_products: bool | None = None
+    hospitalized_for_crs: bool | None = None
+    iv_therapy_required: bool | None = None
+    hospitalized_for_organ_dysfunction: bool | None = None
+    symptomatic_treatment_required: bool | None = None
+    prolonged_or_recurrent: bool | None = None
+    life_threatening: bool | None = None
+    death_from_crs: bool | None = None
+
+    @field_validator("o2_device", mode="before")
+    @classmethod
+    def _device_synonyms(cls, value: Any) -> Any:
+        return O2_DEVICE_SYNONYMS.get(value, value) if isinstance(value, str) else value
+
+    @field_validator("fio2")
+    @classmethod
+    def _fio2_percent_or_fraction(cls, value: float | None) -> float | None:
+        if value is not None and 1.0 < value < 21.0:
+            raise ValueError(
+                f"fio2 {value} is neither a percentage (21-100) nor a fraction (0.21-1.00) (crs-grading.md §2.4, A23)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Snapshot:
+        for problem in consistency_problems(self.model_dump(exclude_none=True)):
+            raise ValueError(problem)
+        return self
+
+
+def fahrenheit_to_celsius(temperature_f: float) -> float:
+    """°F → °C rounded to 2 decimals, the conversion the spec prescribes (crs-grading.md §2.2)."""
+    return round((temperature_f - 32.0) * 5.0 / 9.0, 2)
+
+
+#: Largest tolerated difference between temperature_c and converted temperature_f (crs-grading.md §2.2).
+TEMPERATURE_CONSISTENCY_C = 0.1
+
+
+def consistency_problems(values: dict[str, Any]) -> list[str]:
+    """Cross-field rules of crs-grading.md §2 that a single field's range cannot express."""
+    problems = []
+    t_c, t_f = values.get("temperature_c"), values.get("temperature_f")
+    if t_c is not None and t_f is not None and abs(fahrenheit_to_celsius(t_f) - t_c) > TEMPERATURE_CONSISTENCY_C:
+        problems.append(
+            f"temperature_c {t_c} and temperature_f {t_f} (= {fahrenheit_to_celsius(t_f)} °C) differ by more than "
+            f"{TEMPERATURE_CONSISTENCY_C} °C; give one of them (crs-grading.md §2.2)"
+        )
+    organ, creatinine = values.get("organ_toxicity_max_grade"), values.get("creatinine_grade")
+    if organ is not None and creatinine is not None and organ < creatinine:
+        problems.append(
+            f"organ_toxicity_max_grade {organ} must be >= creatinine_grade {creatinine} (crs-grading.md §2.5)"
+        )
+    if values.get("death_from_crs") is True and values.get("crs_attributed") is False:
+        problems.append(
+            "death_from_crs is true but crs_attributed is false: a death caused by CRS requires the findings to be "
+            "attributed to CRS (crs-grading.md D9, D11)"
+        )
+    return problems
+
+
+SNAPSHOT_FIELDS: tuple[str, ...] = tuple(Snapshot.model_fields)
