@@ -148,7 +148,11 @@ class PatientState(_Closed):
     flags: Flags = Field(default_factory=Flags)
     labs: Labs = Field(default_factory=Labs)
     bsab_last_dose_time: AwareDatetime | None = None
-    step_up_dose_number: int | None = Field(None, ge=1)
+    step_up_dose_number: int | None = Field(None, ge=1, description="Last bispecific step-up dose given (1 = first)")
+    discharge_review: bool = Field(False, description="Discharge or outpatient review: show follow-up dates (7.4)")
+    neurological_event_this_course: bool = Field(
+        False, description="Any ICANS or other neurological event since t0 (extends the no-driving period, 7.4)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> PatientState:
