@@ -3,6 +3,7 @@
 import typer
 
 from crsguard.cli import risk
+from crsguard.cli import management
 
 app = typer.Typer(
     name="crsguard",
@@ -12,3 +13,4 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 risk.register(app)
+management.register(app)
