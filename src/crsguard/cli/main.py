@@ -2,8 +2,7 @@
 
 import typer
 
-from crsguard.cli import risk
-from crsguard.cli import management
+from crsguard.cli import management, risk
 
 app = typer.Typer(
     name="crsguard",
