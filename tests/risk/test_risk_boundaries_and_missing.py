@@ -43,7 +43,7 @@ def test_easix_exactly_at_cutoff_is_not_high_risk() -> None:
     ],
 )
 def test_hematotox_boundary_default_middle_band(quantity: str, value: float, expected_points: int) -> None:
-    """Spec default [A]: platelets/ferritin on a cut-off score the middle band; ANC 1.2, Hb 9.0, CRP 30 → 1."""
+    """Spec default [A]: platelets/ferritin on a cut-off score the middle band; ANC 1.2, Hb 9, CRP 30 → 1."""
     total, points = _ht(**{quantity: value})
     assert points is not None
     assert points[quantity] == expected_points

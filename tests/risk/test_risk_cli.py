@@ -14,7 +14,7 @@ from crsguard.cli.main import app as main_app
 
 
 def _app() -> typer.Typer:
-    """The risk command inside a command group, as in the full CLI (independent of what else is registered)."""
+    """The risk command inside a command group, as in the full CLI (whatever else is registered)."""
     app = typer.Typer()
 
     @app.callback()

@@ -154,7 +154,7 @@ def test_score_frame_keeps_caller_columns_and_rows() -> None:
 def test_easix_family_monotone_in_ldh_and_antitone_in_platelets(
     values: dict[str, float], factor: float
 ) -> None:
-    """Raising LDH never lowers an EASIX-family score; raising platelets never raises one (§1.2-§1.3 formulas)."""
+    """Raising LDH never lowers an EASIX-family score; raising platelets never raises one (§1.2-§1.3)."""
     base = _scores(values)
     more_ldh = _scores({**values, "ldh": min(values["ldh"] * factor, 20000.0)})
     more_platelets = _scores({**values, "platelets": min(values["platelets"] * factor, 2000.0)})

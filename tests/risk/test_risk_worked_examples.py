@@ -81,7 +81,7 @@ def test_m_easix_example_m1() -> None:
 
 
 def test_m_easix_example_m1_error_is_not_reproduced() -> None:
-    """M1-error: using 35 mg/L without ÷ 10 would give 131.25 (log2 7.036); CRP in mg/dL gives the M1 value."""
+    """M1-error: 35 mg/L used without ÷ 10 would give 131.25 (log2 7.036); CRP in mg/dL gives M1's value."""
     as_mg_l = m_easix(ldh=450, crp=35, platelets=120)
     report = assess({"ldh": 450, "crp": {"value": 3.5, "unit": "mg/dL"}, "platelets": 120})
     as_mg_dl = next(s for s in report.scores if s.name == "m_easix")
