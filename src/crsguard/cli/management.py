@@ -91,7 +91,10 @@ def _weight_date_warnings(weight_date: str | None) -> list[str]:
     if age_days < 0:
         _fail(f"--weight-date: {weight_date} lies in the future")
     if age_days > WEIGHT_REFUSE_AFTER_DAYS:
-        _fail(f"--weight-date: weight recorded {age_days} days ago (> 30 days); record a measured weight (§4.10)")
+        _fail(
+            f"--weight-date: weight recorded {age_days} days ago (> 30 days); record a measured weight "
+            "(§4.10)"
+        )
     if age_days > WEIGHT_WARN_AFTER_DAYS:
         return [f"Weight recorded {age_days} days ago (> 7 days): confirm a measured weight (§4.10)"]
     return []
@@ -114,7 +117,9 @@ def _calculate(
         choice = _regimen(MethylprednisoloneRegimen, regimen, MethylprednisoloneRegimen.STANDARD)
         return methylprednisolone_dose(weight_kg, age_years, choice)
     if drug is Drug.ANAKINRA:
-        return anakinra_dose(weight_kg, age_years, _regimen(AnakinraRegimen, regimen, AnakinraRegimen.WEIGHT_BASED))
+        return anakinra_dose(
+            weight_kg, age_years, _regimen(AnakinraRegimen, regimen, AnakinraRegimen.WEIGHT_BASED)
+        )
     if drug is Drug.SILTUXIMAB:
         return siltuximab_dose(weight_kg, age_years)
     if drug is Drug.LEVETIRACETAM:
@@ -135,16 +140,21 @@ def _regimen(kind: type[R], value: str | None, default: R) -> R:
 def dose_command(
     drug: Annotated[str, typer.Argument(help=f"One of: {', '.join(DOSED_DRUGS)}")],
     weight_kg: Annotated[float | None, typer.Option("--weight-kg", help="Actual body weight, kg")] = None,
-    age_years: Annotated[float | None, typer.Option("--age-years", help="Age; missing → child formula")] = None,
+    age_years: Annotated[
+        float | None, typer.Option("--age-years", help="Age; missing → child formula")
+    ] = None,
     weight_date: Annotated[str | None, typer.Option("--weight-date", help="Date weighed, YYYY-MM-DD")] = None,
-    regimen: Annotated[str | None, typer.Option("--regimen", help="methylprednisolone or anakinra regimen")] = None,
+    regimen: Annotated[
+        str | None, typer.Option("--regimen", help="methylprednisolone or anakinra regimen")
+    ] = None,
     adult_dose_mg: Annotated[
         float | None, typer.Option("--adult-dose-mg", help="dexamethasone (10/20) or levetiracetam (500–750)")
     ] = None,
     crcl_ml_min: Annotated[float | None, typer.Option("--crcl-ml-min", help="Creatinine clearance")] = None,
     haemodialysis: Annotated[bool, typer.Option("--haemodialysis", help="On haemodialysis")] = False,
 ) -> None:
-    """Calculate one dose (management.md §4) and print it as JSON: drug, dose_mg, formula, capped, warnings."""
+    """Calculate one dose (management.md §4) and print it as JSON: drug, dose_mg, formula, capped,
+    warnings."""
     name = drug.strip().lower()
     if name in {agent.value for agent in NotDosedAgent}:
         _fail(f"{name}: {NOT_DOSED_MESSAGE}")
@@ -155,7 +165,9 @@ def dose_command(
     if age_years is not None and not 0 <= age_years <= 130:
         _fail(f"--age-years: {age_years:g} is implausible (allowed 0–130)")
     try:
-        result = _calculate(Drug(name), weight_kg, age_years, regimen, adult_dose_mg, crcl_ml_min, haemodialysis)
+        result = _calculate(
+            Drug(name), weight_kg, age_years, regimen, adult_dose_mg, crcl_ml_min, haemodialysis
+        )
     except DoseInputError as exc:
         option = "--" + exc.field.replace("_", "-")
         _fail(f"{name}: {option}: {exc.message}")
@@ -195,7 +207,11 @@ def _dose_text(rec_dose: DoseCalculation | None) -> str:
     amount = (
         f"{rec_dose.dose_mg:g} mg"
         if rec_dose.dose_mg is not None
-        else (f"{rec_dose.dose_range_mg[0]:g}–{rec_dose.dose_range_mg[1]:g} mg" if rec_dose.dose_range_mg else "")
+        else (
+            f"{rec_dose.dose_range_mg[0]:g}–{rec_dose.dose_range_mg[1]:g} mg"
+            if rec_dose.dose_range_mg
+            else ""
+        )
     )
     return f"{amount} {rec_dose.route}\n{rec_dose.formula}"
 
@@ -203,12 +219,17 @@ def _dose_text(rec_dose: DoseCalculation | None) -> str:
 def _print_table(report: RecommendationReport) -> None:
     _stdout.print(f"[bold]{report.label}[/] — protocol {report.protocol_id} ({report.protocol_version})")
     grades = ", ".join(f"{system} {read.grade}" for system, read in report.grades.items())
-    _stdout.print(f"Grades read: {grades}; weight used: {report.weight_used_kg} kg; nodes: {' '.join(report.active_nodes)}")
+    _stdout.print(
+        f"Grades read: {grades}; weight used: {report.weight_used_kg} kg; nodes: "
+        f"{' '.join(report.active_nodes)}"
+    )
     table = Table(show_lines=True)
     for column in ("role", "status", "suggestion", "dose", "schedule", "rules / source"):
         table.add_column(column, overflow="fold")
     for rec in report.recommendations:
-        suggestion = "\n".join(rec.texts + rec.items + [f"⚠ {item}" for item in rec.refusal_reasons + rec.warnings])
+        suggestion = "\n".join(
+            rec.texts + rec.items + [f"⚠ {item}" for item in rec.refusal_reasons + rec.warnings]
+        )
         if rec.next_eligible is not None:
             suggestion += f"\nnext eligible: {rec.next_eligible.isoformat()}"
         table.add_row(
@@ -234,9 +255,12 @@ def recommend_command(
     state_file: Annotated[Path, typer.Argument(help="Patient state JSON (management.md §2)")],
     protocol: Annotated[str, typer.Option("--protocol", help="Built-in protocol id")] = "default",
     protocol_file: Annotated[
-        Path | None, typer.Option("--protocol-file", help="An institution's protocol YAML (overrides --protocol)")
+        Path | None,
+        typer.Option("--protocol-file", help="An institution's protocol YAML (overrides --protocol)"),
     ] = None,
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="json or table")] = OutputFormat.JSON,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="json or table")
+    ] = OutputFormat.JSON,
 ) -> None:
     """Recommendations and safety findings for one patient state (decision support — not an order)."""
     loaded = _load_protocol_option(protocol, protocol_file)

@@ -1,7 +1,7 @@
 """Management decision support: protocols as data, recommendations by grade, dose calculators, flowchart.
 
-Decision support — not an order (management.md §11.1). The engine reads grades from the grading modules and never
-grades itself.
+Decision support — not an order (management.md §11.1). The engine reads grades from the grading modules
+and never grades itself.
 """
 
 from crsguard.management.engine import (

@@ -39,7 +39,9 @@ class DoseCalculation(BaseModel):
 
     drug: str
     regimen: str
-    dose_mg: float | None = Field(description="Suggested dose per administration; null for a range or refusal")
+    dose_mg: float | None = Field(
+        description="Suggested dose per administration; null for a range or refusal"
+    )
     dose_range_mg: tuple[float, float] | None = Field(None, description="Range the prescriber picks from")
     unrounded_mg: float | None = None
     formula: str
@@ -48,7 +50,9 @@ class DoseCalculation(BaseModel):
     cap_mg: float | None = None
     route: str
     interval: str
-    interval_h: float | None = Field(None, description="Shortest interval; used by the 24 h checks (§4.2 [P])")
+    interval_h: float | None = Field(
+        None, description="Shortest interval; used by the 24 h checks (§4.2 [P])"
+    )
     administration: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     source: str
@@ -73,7 +77,8 @@ def require_weight(weight_kg: float | None) -> float:
     if not WEIGHT_MIN_KG <= weight_kg <= WEIGHT_MAX_KG:
         raise DoseInputError(
             "weight_kg",
-            f"{_fmt(weight_kg)} kg is implausible (allowed 0.5–350 kg); record a measured weight (§0.2, §4.10)",
+            f"{_fmt(weight_kg)} kg is implausible (allowed 0.5–350 kg); record a measured weight (§0.2, "
+            "§4.10)",
         )
     return weight_kg
 
@@ -94,7 +99,10 @@ def _weight_age_warnings(weight_kg: float, age_years: float | None) -> list[str]
     if age_years is not None and age_years >= ADULT_AGE_YEARS and weight_kg < 30:
         return ["Adult weighing < 30 kg: confirm weight and unit (possible pound/kilogram error) (§4.10)"]
     if age_years is not None and age_years < 12 and weight_kg > 100:
-        return ["Child under 12 weighing > 100 kg: confirm weight and unit (possible pound/kilogram error) (§4.10)"]
+        return [
+            "Child under 12 weighing > 100 kg: confirm weight and unit (possible pound/kilogram error) "
+            "(§4.10)"
+        ]
     return []
 
 
@@ -110,7 +118,8 @@ TOCI_LABELLED_MIN_AGE_YEARS = 2.0  # §4.1.1
 
 
 def tocilizumab_dose(weight_kg: float | None, age_years: float | None = None) -> DoseCalculation:
-    """Tocilizumab for CRS: 12 mg/kg below 30 kg, else 8 mg/kg capped at 800 mg (management.md §4.1.1–4.1.2)."""
+    """Tocilizumab for CRS: 12 mg/kg below 30 kg, else 8 mg/kg capped at 800 mg (management.md
+    §4.1.1–4.1.2)."""
     weight = require_weight(weight_kg)
     light = weight < TOCI_BAND_KG
     per_kg = TOCI_LIGHT_MG_PER_KG if light else TOCI_STANDARD_MG_PER_KG
@@ -124,7 +133,8 @@ def tocilizumab_dose(weight_kg: float | None, age_years: float | None = None) ->
     warnings = _weight_age_warnings(weight, age_years)
     if TOCI_CONFIRM_BAND_KG[0] <= weight <= TOCI_CONFIRM_BAND_KG[1]:
         warnings.append(
-            "Weight 28.0–32.0 kg: confirm a measured weight; the dose band changes at 30 kg, so a lighter child "
+            "Weight 28.0–32.0 kg: confirm a measured weight; the dose band changes at 30 kg, so a lighter "
+            "child "
             "receives the larger absolute dose by design of the label bands (§4.1.1)"
         )
     if age_years is not None and age_years < TOCI_LABELLED_MIN_AGE_YEARS:
@@ -140,11 +150,14 @@ def tocilizumab_dose(weight_kg: float | None, age_years: float | None = None) ->
         capped=capped,
         cap_mg=TOCI_CAP_MG,
         route="IV",
-        interval="may repeat no sooner than 8 h after the previous start; ≤ 3 per rolling 24 h; ≤ 4 per course",
+        interval=(
+            "may repeat no sooner than 8 h after the previous start; ≤ 3 per rolling 24 h; ≤ 4 per course"
+        ),
         interval_h=8.0,
         administration=[
             "IV infusion over 60 minutes; not an IV push; the subcutaneous formulation is not used for CRS",
-            f"Dilute in a {bag_ml} mL bag of 0.9 % (or 0.45 %) sodium chloride, removing an equal volume first; "
+            f"Dilute in a {bag_ml} mL bag of 0.9 % (or 0.45 %) sodium chloride, removing an equal volume "
+            "first; "
             f"drug volume {_fmt(round_half_up(dose / TOCI_CONCENTRATION_MG_PER_ML))} mL at 20 mg/mL",
             "Biosimilar: confirm that the product's label includes CRS before substituting (§4.1.2)",
         ],
@@ -198,7 +211,9 @@ def dexamethasone_dose(
     unrounded = DEX_CHILD_MG_PER_KG * weight
     capped = unrounded > DEX_CHILD_CAP_MG
     dose = round_half_up(min(unrounded, DEX_CHILD_CAP_MG))
-    formula = f"0.5 mg/kg × {_fmt(weight)} kg = {_fmt(round_half_up(unrounded))} mg (child, maximum 10 mg per dose)"
+    formula = (
+        f"0.5 mg/kg × {_fmt(weight)} kg = {_fmt(round_half_up(unrounded))} mg (child, maximum 10 mg per dose)"
+    )
     if capped:
         formula += f"; capped to {_fmt(DEX_CHILD_CAP_MG)} mg"
     return DoseCalculation(
@@ -220,7 +235,7 @@ def dexamethasone_dose(
     )
 
 
-# ------------------------------------------------------------------------------------------ methylprednisolone
+# ----------------------------------------------------------------------------------------- methylprednisolone
 
 
 class MethylprednisoloneRegimen(StrEnum):
@@ -250,7 +265,9 @@ def _child_pulse(weight: float, age_years: float | None, warnings: list[str]) ->
     unrounded = MP_CHILD_PULSE_MG_PER_KG * weight
     capped = unrounded > MP_MAX_DOSE_MG
     dose = round_half_up(min(unrounded, MP_MAX_DOSE_MG))
-    formula = f"30 mg/kg × {_fmt(weight)} kg = {_fmt(round_half_up(unrounded))} mg (child pulse, maximum 1000 mg)"
+    formula = (
+        f"30 mg/kg × {_fmt(weight)} kg = {_fmt(round_half_up(unrounded))} mg (child pulse, maximum 1000 mg)"
+    )
     if capped:
         formula += "; capped to 1000 mg"
     return DoseCalculation(
@@ -314,7 +331,8 @@ def methylprednisolone_dose(
             dose_mg=first,
             unrounded_mg=2 * weight,
             formula=(
-                f"first dose 2 mg/kg × {_fmt(weight)} kg = {_fmt(first)} mg, then 0.5 mg/kg × {_fmt(weight)} kg "
+                f"first dose 2 mg/kg × {_fmt(weight)} kg = {_fmt(first)} mg, then 0.5 mg/kg × {_fmt(weight)} "
+                "kg "
                 f"= {_fmt(then)} mg every 6 h (2 mg/kg/day)"
             ),
             inputs={"weight_kg": weight, "age_years": age_years},
@@ -336,8 +354,18 @@ def methylprednisolone_dose(
         return _child_pulse(require_weight(weight_kg), age_years, warnings)
     fixed = {
         MethylprednisoloneRegimen.PULSE: (1000.0, "once daily for 3 days, then taper", 24.0, "pulse 1000 mg"),
-        MethylprednisoloneRegimen.ASCO_GRADE4: (500.0, ASCO_GRADE4_TAPER, 12.0, "ASCO grade 4: 500 mg every 12 h"),
-        MethylprednisoloneRegimen.HIGH_DOSE_Q12H: (1000.0, "every 12 h (specialist decision)", 12.0, "1000 mg q12h"),
+        MethylprednisoloneRegimen.ASCO_GRADE4: (
+            500.0,
+            ASCO_GRADE4_TAPER,
+            12.0,
+            "ASCO grade 4: 500 mg every 12 h",
+        ),
+        MethylprednisoloneRegimen.HIGH_DOSE_Q12H: (
+            1000.0,
+            "every 12 h (specialist decision)",
+            12.0,
+            "1000 mg q12h",
+        ),
     }
     dose, interval, interval_h, name = fixed[regimen]
     return DoseCalculation(
@@ -361,7 +389,8 @@ def methylprednisolone_dose(
 
 
 class AnakinraRegimen(StrEnum):
-    """Anakinra regimens of management.md §4.4 (off-label); a child (< 18 y or age unknown) always gets `child`."""
+    """Anakinra regimens of management.md §4.4 (off-label); a child (< 18 y or age unknown) always gets
+    `child`."""
 
     WEIGHT_BASED = "weight_based"  # adult 8–10 mg/kg/day divided every 8 h
     FIXED_200_Q8H = "fixed_200_q8h"  # adult 200 mg IV/SC every 8 h
@@ -377,7 +406,8 @@ def anakinra_dose(
     age_years: float | None,
     regimen: AnakinraRegimen = AnakinraRegimen.WEIGHT_BASED,
 ) -> DoseCalculation:
-    """Anakinra (management.md §4.4). Adults: a range the prescriber picks from; children 2 mg/kg every 6 h."""
+    """Anakinra (management.md §4.4). Adults: a range the prescriber picks from; children 2 mg/kg every 6
+    h."""
     warnings = [*_age_warnings(age_years), ANAKINRA_OFF_LABEL]
     if not is_adult(age_years) or regimen is AnakinraRegimen.CHILD:
         weight = require_weight(weight_kg)
@@ -390,21 +420,25 @@ def anakinra_dose(
             dose_mg=dose,
             unrounded_mg=unrounded,
             formula=(
-                f"2 mg/kg × {_fmt(weight)} kg = {_fmt(round_half_up(unrounded))} mg (maximum 100 mg per dose, "
+                f"2 mg/kg × {_fmt(weight)} kg = {_fmt(round_half_up(unrounded))} mg (maximum 100 mg per "
+                "dose, "
                 "400 mg per 24 h)" + ("; capped to 100 mg" if capped else "")
             ),
             inputs={"weight_kg": weight, "age_years": age_years},
             capped=capped,
             cap_mg=100.0,
             route="IV",
-            interval="every 6 h (alternatively start 2 mg/kg/day and titrate up to 10 mg/kg/day, maximum 400 mg/day)",
+            interval=(
+                "every 6 h (alternatively start 2 mg/kg/day and titrate up to 10 mg/kg/day, "
+                "maximum 400 mg/day)"
+            ),
             interval_h=6.0,
             warnings=[*warnings, *_weight_age_warnings(weight, age_years)],
             source="management.md §4.4, §4.9",
             evidence="S2",
         )
     if regimen is AnakinraRegimen.FIXED_200_Q8H:
-        if weight_kg is not None and WEIGHT_MIN_KG <= weight_kg <= WEIGHT_MAX_KG and 600 > 10 * weight_kg:
+        if weight_kg is not None and WEIGHT_MIN_KG <= weight_kg <= WEIGHT_MAX_KG and 10 * weight_kg < 600:
             warnings.append("600 mg/24 h exceeds 10 mg/kg/day for this weight; pharmacist review (§4.4)")
         return DoseCalculation(
             drug=Drug.ANAKINRA.value,
@@ -445,8 +479,10 @@ def anakinra_dose(
         dose_range_mg=per_dose,
         unrounded_mg=None,
         formula=(
-            f"8–10 mg/kg/day × {_fmt(weight)} kg = {_fmt(round_half_up(daily[0]))}–{_fmt(round_half_up(daily[1]))} "
-            f"mg/day, divided every 8 h = {_fmt(per_dose[0])}–{_fmt(per_dose[1])} mg per dose; prescriber picks"
+            f"8–10 mg/kg/day × {_fmt(weight)} kg = "
+            f"{_fmt(round_half_up(daily[0]))}–{_fmt(round_half_up(daily[1]))} "
+            f"mg/day, divided every 8 h = {_fmt(per_dose[0])}–{_fmt(per_dose[1])} mg per dose; prescriber "
+            "picks"
         ),
         inputs={"weight_kg": weight, "age_years": age_years},
         route="IV",
@@ -482,7 +518,9 @@ def siltuximab_dose(weight_kg: float | None, age_years: float | None = None) -> 
         inputs={"weight_kg": weight, "age_years": age_years},
         route="IV",
         interval="single dose over 1 h",
-        administration=["IV infusion over 1 hour; vials 100 mg and 400 mg, reconstitute per product instructions"],
+        administration=[
+            "IV infusion over 1 hour; vials 100 mg and 400 mg, reconstitute per product instructions"
+        ],
         warnings=warnings,
         source="management.md §4.5",
         evidence="S2 (CARTOX)",
@@ -533,8 +571,8 @@ def levetiracetam_dose(
             regimen="child prophylaxis 10 mg/kg",
             dose_mg=dose,
             unrounded_mg=unrounded,
-            formula=f"10 mg/kg × {_fmt(weight)} kg = {_fmt(round_half_up(unrounded))} mg (maximum 500 mg per dose)"
-            + ("; capped to 500 mg" if capped else ""),
+            formula=f"10 mg/kg × {_fmt(weight)} kg = {_fmt(round_half_up(unrounded))} mg "
+            "(maximum 500 mg per dose)" + ("; capped to 500 mg" if capped else ""),
             inputs={"weight_kg": weight, "age_years": age_years, "crcl_ml_min": crcl_ml_min},
             capped=capped,
             cap_mg=500.0,
@@ -546,8 +584,14 @@ def levetiracetam_dose(
             evidence="S2",
         )
     if not 500.0 <= adult_dose_mg <= 750.0:
-        raise DoseInputError("adult_dose_mg", f"{_fmt(adult_dose_mg)} mg is outside the 500–750 mg range (§4.6)")
-    inputs: dict[str, float | None] = {"weight_kg": weight_kg, "age_years": age_years, "crcl_ml_min": crcl_ml_min}
+        raise DoseInputError(
+            "adult_dose_mg", f"{_fmt(adult_dose_mg)} mg is outside the 500–750 mg range (§4.6)"
+        )
+    inputs: dict[str, float | None] = {
+        "weight_kg": weight_kg,
+        "age_years": age_years,
+        "crcl_ml_min": crcl_ml_min,
+    }
     if on_haemodialysis:
         return DoseCalculation(
             drug=Drug.LEVETIRACETAM.value,
@@ -569,11 +613,13 @@ def levetiracetam_dose(
     if crcl_ml_min is None:
         warnings.append("CrCl missing: renal band not checked (§2 crcl_ml_min)")
     else:
-        low, high, band = levetiracetam_renal_band(crcl_ml_min)
+        _, high, band = levetiracetam_renal_band(crcl_ml_min)
         formula += f"; renal band {band}"
         warnings.append(LEVETIRACETAM_BSA_CAVEAT)
         if dose > high:
-            warnings.append(f"{_fmt(dose)} mg is above the renal band; lowered to the band maximum {_fmt(high)} mg")
+            warnings.append(
+                f"{_fmt(dose)} mg is above the renal band; lowered to the band maximum {_fmt(high)} mg"
+            )
             dose = high
         warnings.append(f"Renal band [R]: {CONFIRM}")
     return DoseCalculation(
@@ -598,7 +644,8 @@ def levetiracetam_dose(
 
 
 def acetaminophen_dose(weight_kg: float | None, age_years: float | None) -> DoseCalculation:
-    """Paracetamol/acetaminophen (management.md §3.1, §4.9): adult 650–1000 mg; child or adult < 50 kg 15 mg/kg."""
+    """Paracetamol/acetaminophen (management.md §3.1, §4.9): adult 650–1000 mg; child or adult < 50 kg 15
+    mg/kg."""
     warnings = _age_warnings(age_years)
     adult = is_adult(age_years)
     if adult and weight_kg is not None and weight_kg >= 50:

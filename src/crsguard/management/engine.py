@@ -3,7 +3,8 @@
 How a snapshot is evaluated (management.md §9.3): start at the protocol's start node, follow every evaluated
 edge whose guard holds (several can hold at once; the CRS and ICANS sub-graphs run in parallel), and also
 enter any node whose `entry` condition holds (a snapshot does not remember the path, so de-escalation and
-post-episode nodes are entered from the state). At every node reached, the rules attached to it fire when their
+post-episode nodes are entered from the state). At every node reached, the rules attached to it fire when
+their
 own conditions hold; their actions become suggestions, doses are calculated (§4) and checked (§4.1.4, §4.10).
 A condition that needs a missing input is *unknown*: the rule or edge is reported as not evaluated, with the
 missing input named, never silently treated as false.
@@ -209,7 +210,8 @@ def active_nodes(protocol: Protocol, facts: Facts, trace: _Trace) -> list[str]:
 
 
 def fired_rules(protocol: Protocol, nodes: list[str], facts: Facts, trace: _Trace) -> list[tuple[Rule, Role]]:
-    """Rules at the reached nodes whose product filter and conditions hold, with the role they are shown in."""
+    """Rules at the reached nodes whose product filter and conditions hold, with the role they are shown
+    in."""
     in_scope = facts.state.product is not Product.OTHER
     fired: list[tuple[Rule, Role]] = []
     for node_id in nodes:
@@ -239,7 +241,9 @@ def _swap_for_replace(role: Role) -> Role:
 # ------------------------------------------------------------------------------------------ doses
 
 
-def calculate(regimen: Regimen, weight_kg: float | None, state: PatientState, protocol: Protocol) -> DoseCalculation:
+def calculate(
+    regimen: Regimen, weight_kg: float | None, state: PatientState, protocol: Protocol
+) -> DoseCalculation:
     """The §4 calculator for a regimen (raises DoseInputError when an input is missing or implausible)."""
     age = state.age_years
     drug = regimen.drug
@@ -291,7 +295,9 @@ def _key(action: Action) -> tuple[str, str]:
     return (action.kind.value, action.text)
 
 
-def collect_drafts(fired: list[tuple[Rule, Role]], protocol: Protocol, facts: Facts, trace: _Trace) -> list[_Draft]:
+def collect_drafts(
+    fired: list[tuple[Rule, Role]], protocol: Protocol, facts: Facts, trace: _Trace
+) -> list[_Draft]:
     """Actions of the fired rules, merged and de-duplicated (§3.2: 'actions are merged and de-duplicated')."""
     drafts: dict[tuple[str, str], _Draft] = {}
     for rule, role in fired:
@@ -351,7 +357,12 @@ def build_drug(draft: _Draft, facts: Facts, weight: WeightAssessment, protocol: 
     assert regimen is not None
     state = facts.state
     fields = _rule_fields(draft)
-    base = {**fields, "drug": regimen.drug.value, "regimen": draft.action.regimen, "schedule": regimen.schedule}
+    base = {
+        **fields,
+        "drug": regimen.drug.value,
+        "regimen": draft.action.regimen,
+        "schedule": regimen.schedule,
+    }
     base["route"] = regimen.route
     warnings: list[str] = []
     refusals: list[str] = []
@@ -367,13 +378,20 @@ def build_drug(draft: _Draft, facts: Facts, weight: WeightAssessment, protocol: 
         if exc.field == "weight_kg" and weight.awaiting_confirmation:
             reasons = _weight_refusal_with_candidates(regimen, weight, state, protocol)
             return Recommendation(
-                **base, status="awaiting_weight_confirmation", refusal_reasons=refusals + reasons, warnings=warnings
+                **base,
+                status="awaiting_weight_confirmation",
+                refusal_reasons=refusals + reasons,
+                warnings=warnings,
             )
         reason = exc.message if exc.field != "weight_kg" else (weight.refusal or exc.message)
         if exc.field == "weight_kg" and not refusals:
             reason += f"; {regimen.drug.value} is indicated by the firing rule: enter a weight to calculate"
         return Recommendation(
-            **base, status="refused", refusal_reasons=[*refusals, reason], warnings=warnings, next_eligible=None
+            **base,
+            status="refused",
+            refusal_reasons=[*refusals, reason],
+            warnings=warnings,
+            next_eligible=None,
         )
     if refusals:
         return Recommendation(
@@ -392,7 +410,10 @@ def build_other(draft: _Draft, protocol: Protocol) -> Recommendation:
     action = draft.action
     if action.kind is ActionKind.OPTION:
         return Recommendation(
-            **fields, status="not_dosed", drug=action.agent.value if action.agent else None, warnings=[NOT_DOSED_MESSAGE]
+            **fields,
+            status="not_dosed",
+            drug=action.agent.value if action.agent else None,
+            warnings=[NOT_DOSED_MESSAGE],
         )
     items = protocol.bundles[action.bundle].items if action.bundle else []
     return Recommendation(**fields, status="information", items=items)
@@ -401,7 +422,9 @@ def build_other(draft: _Draft, protocol: Protocol) -> Recommendation:
 # ------------------------------------------------------------------------------------------ extras
 
 
-def _step_up_recommendation(protocol: Protocol, state: PatientState, weight: float | None) -> Recommendation | None:
+def _step_up_recommendation(
+    protocol: Protocol, state: PatientState, weight: float | None
+) -> Recommendation | None:
     """Next bispecific dose from the label's step-up table (§7.4), shown with the dose hold (BS-H)."""
     schedule = protocol.step_up_schedules.get(state.product)
     if schedule is None or state.step_up_dose_number is None:
@@ -456,7 +479,8 @@ def _general_findings(state: PatientState, facts: Facts, protocol: Protocol) -> 
             SafetyFinding(
                 severity=Severity.WARN,
                 code="no_product_rules",
-                message="No product-specific rule set exists for this product: generic information only; consult "
+                message="No product-specific rule set exists for this product: generic information only; "
+                "consult "
                 "the treating team / institutional protocol",
                 source="management.md §0.1, §4.10",
             )
@@ -470,7 +494,7 @@ def _general_findings(state: PatientState, facts: Facts, protocol: Protocol) -> 
                 source="management.md §0.2, §4.10",
             )
         )
-    elif state.age_years < 2 or state.age_years < 18 and state.crs.grade >= 3:
+    elif state.age_years < 2 or (state.age_years < 18 and state.crs.grade >= 3):
         findings.append(
             SafetyFinding(
                 severity=Severity.INFO,
@@ -484,7 +508,9 @@ def _general_findings(state: PatientState, facts: Facts, protocol: Protocol) -> 
         neuro = state.neurological_event_this_course or (state.icans is not None and state.icans.grade >= 1)
         for dates in follow_up_dates(state.infusion_datetime.date(), protocol.settings.jurisdiction, neuro):
             findings.append(
-                SafetyFinding(severity=Severity.REMIND, code="follow_up_dates", message=dates.text, source=dates.source)
+                SafetyFinding(
+                    severity=Severity.REMIND, code="follow_up_dates", message=dates.text, source=dates.source
+                )
             )
     return findings
 
@@ -505,7 +531,9 @@ def recommend(state: PatientState, protocol: str | Path | Protocol = "default") 
         )
     facts = Facts(state, loaded.settings)
     trace = _Trace()
-    weight = assess_weight(state, loaded.settings.stale_weight_over_30_days, loaded.settings.weight_change_over_10_percent)
+    weight = assess_weight(
+        state, loaded.settings.stale_weight_over_30_days, loaded.settings.weight_change_over_10_percent
+    )
     nodes = active_nodes(loaded, facts, trace)
     drafts = collect_drafts(fired_rules(loaded, nodes, facts, trace), loaded, facts, trace)
     recommendations = [
@@ -517,7 +545,9 @@ def recommend(state: PatientState, protocol: str | Path | Protocol = "default") 
         if step_up is not None:
             recommendations.append(step_up)
     steroid_suggested = [
-        rec for rec in recommendations if rec.status == "suggested" and rec.drug in {d.value for d in _STEROIDS}
+        rec
+        for rec in recommendations
+        if rec.status == "suggested" and rec.drug in {d.value for d in _STEROIDS}
     ]
     high_dose_mp = any(
         rec.drug == Drug.METHYLPREDNISOLONE.value and rec.dose is not None and (rec.dose.dose_mg or 0) >= 500
@@ -534,7 +564,8 @@ def recommend(state: PatientState, protocol: str | Path | Protocol = "default") 
     grades = {
         "astct2019": GradeRead(grade=state.crs.grade, drivers=state.crs.drivers),
         "astct2019_icans": GradeRead(
-            grade=state.icans.grade if state.icans else None, drivers=state.icans.drivers if state.icans else []
+            grade=state.icans.grade if state.icans else None,
+            drivers=state.icans.drivers if state.icans else [],
         ),
         "iechs2023": GradeRead(grade=state.iechs.grade if state.iechs else None),
     }
@@ -561,7 +592,9 @@ def _findings_from_recommendations(recommendations: list[Recommendation]) -> lis
     for rec in recommendations:
         if rec.kind is not ActionKind.DRUG:
             continue
-        severity = Severity.REFUSE if rec.status in {"refused", "awaiting_weight_confirmation"} else Severity.WARN
+        severity = (
+            Severity.REFUSE if rec.status in {"refused", "awaiting_weight_confirmation"} else Severity.WARN
+        )
         messages = rec.refusal_reasons if severity is Severity.REFUSE else []
         messages = [*messages, *rec.warnings]
         if rec.dose is not None and rec.dose.capped:

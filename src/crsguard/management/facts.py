@@ -114,7 +114,9 @@ class Facts:
             return self.toci_episode_count()
         return len(self.toci_times())
 
-    def _treatment_steroids_since(self, since: datetime | None, minimum: dict[Drug, float]) -> list[DoseGiven]:
+    def _treatment_steroids_since(
+        self, since: datetime | None, minimum: dict[Drug, float]
+    ) -> list[DoseGiven]:
         return [
             dose
             for dose in self.doses_of(set(minimum), since=since)
@@ -209,7 +211,9 @@ class Facts:
         crs = self.state.crs
         if crs.response is not None:
             return Fact(crs.response.value)
-        no_episode = crs.grade == 0 and crs.onset is None and crs.status in {None, CrsStatus.NEVER, CrsStatus.RESOLVED}
+        no_episode = (
+            crs.grade == 0 and crs.onset is None and crs.status in {None, CrsStatus.NEVER, CrsStatus.RESOLVED}
+        )
         return ABSENT if no_episode else _missing("crs.response")
 
     def fact_icans_response(self) -> Fact:
@@ -221,20 +225,23 @@ class Facts:
         return ABSENT if icans.grade == 0 and icans.onset is None else _missing("icans.response")
 
     def _refractory(self, started_hours: float | None, response: ResponseState | None, field: str) -> Fact:
-        """§1.5: refractory = regimen fully started and (worsening, or not improving ≥ 24 h after the start)."""
+        """§1.5: refractory = regimen fully started and (worsening, or not improving ≥ 24 h after the
+        start)."""
         if started_hours is None:
             return _bool(False)
         if response is None:
             return _missing(field)
         worsening = response is ResponseState.WORSENING
-        return _bool(worsening or (response is ResponseState.NOT_IMPROVING and started_hours >= REFRACTORY_AFTER_H))
+        return _bool(
+            worsening or (response is ResponseState.NOT_IMPROVING and started_hours >= REFRACTORY_AFTER_H)
+        )
 
     def crs_regimen_started_h(self) -> float | None:
         """Hours since the current grade's regimen was fully started (§1.5 "Fully started").
 
-        Grade 3: the later of the first tocilizumab and the first dexamethasone of the episode (tocilizumab is not
-        awaited when it is unavailable or at its course maximum); grade 4: the first methylprednisolone ≥ 500 mg;
-        grade ≤ 2: the first anti-IL-6 dose.
+        Grade 3: the later of the first tocilizumab and the first dexamethasone of the episode (tocilizumab
+        is not awaited when it is unavailable or at its course maximum); grade 4: the first methylprednisolone
+        dose ≥ 500 mg; grade ≤ 2: the first anti-IL-6 dose.
         """
         grade = self.state.crs.grade
         if grade >= 4:
@@ -242,7 +249,9 @@ class Facts:
         if grade == 3:
             dex = self._treatment_steroids_since(self.state.crs.onset, {Drug.DEXAMETHASONE: 0.0})
             toci = self.episode_doses({Drug.TOCILIZUMAB}) or []
-            toci_optional = self.state.flags.toci_unavailable or bool(self.get("toci_course_max_reached").value)
+            toci_optional = self.state.flags.toci_unavailable or bool(
+                self.get("toci_course_max_reached").value
+            )
             if not dex or (not toci and not toci_optional):
                 return None
             starts = [dex[0].start] + ([toci[0].start] if toci else [])
@@ -276,7 +285,8 @@ class Facts:
         return self._refractory(self._hours_since_first(steroids), icans.response, "icans.response")
 
     def fact_icans_refractory_on_high_dose(self) -> Fact:
-        """Refractory on methylprednisolone ≥ 500 mg or dexamethasone ≥ 20 mg since ICANS onset (§5.2 ICANS-R)."""
+        """Refractory on methylprednisolone ≥ 500 mg or dexamethasone ≥ 20 mg since ICANS onset (§5.2
+        ICANS-R)."""
         icans = self.state.icans
         if icans is None or self._icans_since() is None:
             return _missing("icans.onset")
@@ -330,7 +340,8 @@ class Facts:
     # ------------------------------------------------------------------------------------ fever bundle
 
     def fact_fb1_trigger(self) -> Fact:
-        """§8.1: a fever, or deterioration when fever may be hidden (fever_masked, premedication, prophylaxis)."""
+        """§8.1: a fever, or deterioration when fever may be hidden (fever_masked, premedication,
+        prophylaxis)."""
         fever = self.get("fever")
         if fever.value is True:
             return fever
@@ -341,7 +352,8 @@ class Facts:
         return fever if not fever.known else _bool(False)
 
     def fever_run_min(self) -> float:
-        """§8.1 item 5 [P]: longest run of consecutive readings all ≥ 38.0 °C, first to last reading, minutes."""
+        """§8.1 item 5 [P]: longest run of consecutive readings all ≥ 38.0 °C, first to last reading,
+        minutes."""
         readings = sorted(self.state.body_temperature, key=lambda reading: reading.time)
         longest = 0.0
         run_start: datetime | None = None

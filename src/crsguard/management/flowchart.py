@@ -1,11 +1,11 @@
 """The management flowchart (management.md §9), rendered from the same protocol data the engine evaluates.
 
-Three faces of one protocol: Mermaid text (as §9.1 prints it), a standalone SVG drawn here without any external
-renderer (a layered layout: longest-path layers, dummy nodes for long edges, barycentre ordering), and an HTML page
-with the SVG, the node/rule table and the edge guards in machine form (§9.2, §9.3).
+Three faces of one protocol: Mermaid text (as §9.1 prints it), a standalone SVG drawn here without any
+external renderer (a layered layout: longest-path layers, dummy nodes for long edges, barycentre ordering),
+and an HTML page with the SVG, the node/rule table and the edge guards in machine form (§9.2, §9.3).
 
-Solid arrows are edges the engine evaluates on a snapshot; dashed arrows are temporal transitions ("grade rises",
-"after the suggestion") that a single snapshot cannot see and that are drawn for the reader only.
+Solid arrows are edges the engine evaluates on a snapshot; dashed arrows are temporal transitions ("grade
+rises", "after the suggestion") that a single snapshot cannot see and that are drawn for the reader only.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from __future__ import annotations
 import html
 import textwrap
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from crsguard.management.protocol import Comparison, Condition, Edge, NodeShape, Protocol
 
-# ----------------------------------------------------------------------------------------- conditions in words
+# ---------------------------------------------------------------------------------------- conditions in words
 
 
 def describe_condition(condition: Condition | None) -> str:
@@ -56,7 +57,11 @@ def _mermaid_text(text: str) -> str:
 def to_mermaid(protocol: Protocol) -> str:
     """Mermaid `flowchart TD` text: node labels with their rule ids, edges with their ids and labels."""
     lines = [f"%% {protocol.title} (protocol {protocol.id}, {protocol.version})", "flowchart TD"]
-    shapes = {NodeShape.TERMINAL: ('(["', '"])'), NodeShape.DECISION: ('{"', '"}'), NodeShape.STEP: ('["', '"]')}
+    shapes = {
+        NodeShape.TERMINAL: ('(["', '"])'),
+        NodeShape.DECISION: ('{"', '"}'),
+        NodeShape.STEP: ('["', '"]'),
+    }
     for node in protocol.nodes:
         rules = _rule_ids(protocol, node.id)
         label = node.label + (f"<br/><small>rules: {', '.join(rules)}</small>" if rules else "")
@@ -194,7 +199,9 @@ def layout_protocol(protocol: Protocol) -> _Layout:
         box.layer = layer_of[node.id]
         layout.boxes[node.id] = box
     depth = max(layer_of.values()) + 1
-    layout.layers = [[node.id for node in protocol.nodes if layer_of[node.id] == index] for index in range(depth)]
+    layout.layers = [
+        [node.id for node in protocol.nodes if layer_of[node.id] == index] for index in range(depth)
+    ]
     pairs: list[tuple[str, str]] = []
     for edge in forward:
         chain = [edge.source]
@@ -205,7 +212,7 @@ def layout_protocol(protocol: Protocol) -> _Layout:
             chain.append(dummy.id)
         chain.append(edge.target)
         layout.chains[edge.id] = chain
-        pairs += list(zip(chain, chain[1:], strict=False))
+        pairs += list(pairwise(chain))
     _order_layers(layout, pairs)
     _place(layout, pairs)
     return layout
@@ -237,7 +244,8 @@ def _place(layout: _Layout, pairs: list[tuple[str, str]]) -> None:
 
 
 def _pull_layer(layout: _Layout, layer: list[str], neighbours: dict[str, list[str]]) -> None:
-    """Move a layer's boxes towards their neighbours' centres, keeping order and spacing (two passes, averaged)."""
+    """Move a layer's boxes towards their neighbours' centres, keeping order and spacing (two passes,
+    averaged)."""
     boxes = [layout.boxes[box_id] for box_id in layer]
     desired = []
     for box in boxes:
@@ -268,18 +276,32 @@ def _fill(node_id: str) -> str:
     return "#f1f5f9"
 
 
+def _rect(x: float, y: float, width: float, height: float, radius: float, fill: str) -> str:
+    return (
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" rx="{radius:.1f}" '
+        f'fill="{fill}" stroke="#334155"/>'
+    )
+
+
 def _shape_svg(box: _Box) -> str:
     x, y, w, h = box.x, box.y, box.width, box.height
     fill = _fill(box.id)
     if box.shape is NodeShape.TERMINAL:
-        return f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="{h / 2:.1f}" fill="{fill}" stroke="#334155"/>'
+        return _rect(x, y, w, h, h / 2, fill)
     if box.shape is NodeShape.DECISION:
         inset = 12.0
-        points = [(x + inset, y), (x + w - inset, y), (x + w, y + h / 2), (x + w - inset, y + h), (x + inset, y + h), (x, y + h / 2)]
+        points = [
+            (x + inset, y),
+            (x + w - inset, y),
+            (x + w, y + h / 2),
+            (x + w - inset, y + h),
+            (x + inset, y + h),
+            (x, y + h / 2),
+        ]
         return '<polygon points="{}" fill="#fef9c3" stroke="#334155"/>'.format(
             " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
         )
-    return f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="4" fill="{fill}" stroke="#334155"/>'
+    return _rect(x, y, w, h, 4.0, fill)
 
 
 def _node_svg(box: _Box) -> str:
@@ -337,7 +359,8 @@ def _back_edges_svg(layout: _Layout) -> str:
     parts = [
         f'<rect x="{x:.1f}" y="{y:.1f}" width="{layout.width - 2 * MARGIN:.1f}" height="{height:.1f}" rx="4" '
         'fill="#f8fafc" stroke="#94a3b8" stroke-dasharray="5 4"/>',
-        f'<text x="{x + 10:.1f}" y="{y + 17:.1f}" class="label">Return transitions (drawn as a list to keep the '
+        f'<text x="{x + 10:.1f}" y="{y + 17:.1f}" class="label">Return transitions (drawn as a list to keep '
+        "the "
         "flow readable):</text>",
     ]
     parts += [
@@ -353,7 +376,8 @@ def to_svg(protocol: Protocol) -> str:
     layout = layout_protocol(protocol)
     title = html.escape(f"{protocol.title} — protocol '{protocol.id}' ({protocol.version})")
     legend = (
-        "Solid arrows: evaluated by the engine on each snapshot; dashed: temporal transitions drawn for the reader. "
+        "Solid arrows: evaluated by the engine on each snapshot; dashed: temporal transitions drawn for the "
+        "reader. "
         "Decision support — not an order."
     )
     parts = [
@@ -364,7 +388,7 @@ def to_svg(protocol: Protocol) -> str:
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#475569"/></marker>'
         '<marker id="arrow-back" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#94a3b8"/></marker></defs>',
-        f'<rect width="100%" height="100%" fill="white"/>',
+        '<rect width="100%" height="100%" fill="white"/>',
         f'<text x="{MARGIN}" y="{MARGIN}" class="title">{title}</text>',
         f'<text x="{MARGIN}" y="{MARGIN + 18}" class="legend">{html.escape(legend)}</text>',
     ]
@@ -387,7 +411,8 @@ def to_svg(protocol: Protocol) -> str:
 
 
 def to_html(protocol: Protocol) -> str:
-    """A self-contained page (no JavaScript): the SVG, the node/rule table, the edge guards and the Mermaid text."""
+    """A self-contained page (no JavaScript): the SVG, the node/rule table, the edge guards and the Mermaid
+    text."""
     esc = html.escape
     rule_rows = "\n".join(
         f"<tr><td>{esc(rule.node)}</td><td>{esc(rule.id)}</td><td>{esc(rule.title)}</td><td>{rule.role.value}</td>"
@@ -396,7 +421,8 @@ def to_html(protocol: Protocol) -> str:
     )
     edge_rows = "\n".join(
         f"<tr><td>{edge.id}</td><td>{edge.source}</td><td>{edge.target}</td><td>{esc(edge.label)}</td>"
-        f"<td>{esc(describe_condition(edge.guard)) if edge.evaluated else 'temporal (display only)'}</td></tr>"
+        f"<td>{esc(describe_condition(edge.guard)) if edge.evaluated else 'temporal (display only)'}"
+        "</td></tr>"
         for edge in protocol.edges
     )
     return f"""<!DOCTYPE html>

@@ -1,7 +1,8 @@
 """Proximity and driving dates after CAR-T (management.md §7.4, A15, A27).
 
 US labels revised June 2025: stay near the treating facility and refrain from driving for at least 14 days.
-EU product information as carried by the specification (and pre-June-2025 US labels): 28 days proximity, 56 days
+EU product information as carried by the specification (and pre-June-2025 US labels): 28 days proximity,
+56 days
 driving [R]. Dates run to the end of the calendar day (infusion date + days); the no-driving date is extended
 until clinician clearance after any ICANS or other neurological event. With no jurisdiction configured, both
 rule sets are shown side by side.
@@ -48,13 +49,15 @@ def follow_up_dates(
         no_driving_until = infusion_date + timedelta(days=driving_days)
         text = (
             f"Suggested for the treating team to confirm ({rule_set}): stay within proximity of the treating "
-            f"facility until the end of {proximity_until.isoformat()}; no driving or hazardous activities until "
+            f"facility until the end of {proximity_until.isoformat()}; no driving or hazardous activities "
+            "until "
             f"the end of {no_driving_until.isoformat()}"
         )
         if neurological_event:
             text += " and until clinician clearance, because ICANS or another neurological event occurred"
         if jurisdiction is None:
-            text += "; no jurisdiction configured: the applicable rule set depends on jurisdiction and label version"
+            text += "; no jurisdiction configured: the applicable rule set depends on jurisdiction"
+            text += " and label version"
         results.append(
             FollowUpDates(
                 jurisdiction=item,

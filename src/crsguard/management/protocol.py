@@ -4,9 +4,12 @@ A protocol is a state graph (nodes and edges of management.md §9) plus rules at
 tables of §3, §5, §6 and §8), named regimens (the dose rules of §4) and bundles (§3.1, §8.1). The engine
 evaluates exactly this data and the flowchart renders exactly this data: one source, two faces.
 
-A file may `extends:` another protocol (an institution's own SOP on top of `default`, management.md §0.4 rank 1):
-its settings are merged key by key, its regimens, bundles, nodes, edges and rules replace same-id entries of the
-base, and `disable_rules` removes base rules. Every file is validated against the closed schema: an unknown key,
+A file may `extends:` another protocol (an institution's own SOP on top of `default`, management.md §0.4
+rank 1):
+its settings are merged key by key, its regimens, bundles, nodes, edges and rules replace same-id entries of
+the
+base, and `disable_rules` removes base rules. Every file is validated against the closed schema: an unknown
+key,
 an unknown drug or an impossible dose rule is rejected with a message naming the file and the key.
 """
 
@@ -120,7 +123,9 @@ class Condition(_Closed):
     episode_closed: bool | None = Field(None, description="crs_status = resolved (1.5, A18)")
     crs_status: list[CrsStatus] | None = None
     fb1_trigger: bool | None = Field(None, description="any fever-bundle trigger (8.1)")
-    fn_pathway_trigger: bool | None = Field(None, description="febrile-neutropenia pathway trigger (8.1 item 5)")
+    fn_pathway_trigger: bool | None = Field(
+        None, description="febrile-neutropenia pathway trigger (8.1 item 5)"
+    )
     fever_within_8h_of_acetaminophen: bool | None = None
     iechs_screen_positive: bool | None = None
     iechs_confirmed: bool | None = None
@@ -160,7 +165,9 @@ class TocilizumabLimits(_Closed):
         "course", description="A1: CAR-T per course by default; bispecific per CRS episode"
     )
     warn_episode_dose: int | None = Field(None, ge=1, description="A12: warn when a dose would be this one")
-    warn_42d_dose: int | None = Field(None, ge=1, description="A12: warn when a dose would be this one in 42 d")
+    warn_42d_dose: int | None = Field(
+        None, ge=1, description="A12: warn when a dose would be this one in 42 d"
+    )
     source: str = "management.md §4.1.3"
 
     @model_validator(mode="after")
@@ -174,7 +181,9 @@ class TocilizumabLimits(_Closed):
             problems.append(f"max_per_course {self.max_per_course} exceeds 4 doses")
         if problems:
             raise ValueError(
-                "impossible dose rule: " + "; ".join(problems) + " (management.md §4.1.3; a protocol may only "
+                "impossible dose rule: "
+                + "; ".join(problems)
+                + " (management.md §4.1.3; a protocol may only "
                 "tighten these limits; going beyond them is an attested override, §4.1.4)"
             )
         return self
@@ -215,18 +224,22 @@ class Regimen(_Closed):
             raise ValueError("dexamethasone needs adult_dose_mg (§4.2)")
         if self.adult_dose_mg is not None and self.adult_dose_mg <= 0:
             raise ValueError(f"impossible dose rule: adult_dose_mg {self.adult_dose_mg:g} must be positive")
-        if self.drug is Drug.LEVETIRACETAM and self.adult_dose_mg is not None:
-            if not 500 <= self.adult_dose_mg <= 750:
-                raise ValueError("impossible dose rule: levetiracetam adult_dose_mg must lie in 500–750 mg (§4.6)")
+        levetiracetam_dose_mg = self.adult_dose_mg if self.drug is Drug.LEVETIRACETAM else None
+        if levetiracetam_dose_mg is not None and not 500 <= levetiracetam_dose_mg <= 750:
+            raise ValueError(
+                "impossible dose rule: levetiracetam adult_dose_mg must lie in 500–750 mg (§4.6)"
+            )
         interval = self.every_h
         if isinstance(interval, tuple):
             if not 0 < interval[0] <= interval[1]:
-                raise ValueError(f"impossible dose rule: every_h range {interval} must be positive and ordered")
+                raise ValueError(
+                    f"impossible dose rule: every_h range {interval} must be positive and ordered"
+                )
         elif interval is not None and interval <= 0:
             raise ValueError(f"impossible dose rule: every_h {interval:g} must be positive")
-        if self.drug is Drug.TOCILIZUMAB and self.shortest_interval_h is not None:
-            if self.shortest_interval_h < LABEL_TOCI_MIN_INTERVAL_H:
-                raise ValueError("impossible dose rule: tocilizumab every_h below the 8 h minimum (§4.1.3)")
+        shortest = self.shortest_interval_h
+        if self.drug is Drug.TOCILIZUMAB and shortest is not None and shortest < LABEL_TOCI_MIN_INTERVAL_H:
+            raise ValueError("impossible dose rule: tocilizumab every_h below the 8 h minimum (§4.1.3)")
         return self
 
     @property
@@ -328,7 +341,8 @@ class Rule(_Closed):
 
     @property
     def needs_confirmation(self) -> bool:
-        """[R] rules (and a bare [P] local proposal is not enough to flag): 'requires clinician confirmation'."""
+        """[R] rules (and a bare [P] local proposal is not enough to flag): 'requires clinician
+        confirmation'."""
         return "R" in re.findall(r"\b(S2|S|R|P)\b", self.evidence)
 
 
@@ -360,7 +374,8 @@ class Node(_Closed):
 
 
 class Edge(_Closed):
-    """A transition of management.md §9.3; `guard` in the condition language, or display-only when temporal."""
+    """A transition of management.md §9.3; `guard` in the condition language, or display-only when
+    temporal."""
 
     id: str = Field(pattern=r"^E\d+[a-z]?$")
     source: str
@@ -368,7 +383,8 @@ class Edge(_Closed):
     label: str
     guard: Condition | None = None
     evaluated: bool = Field(
-        True, description="false for temporal edges ('grade rises', 'after the suggestion') a snapshot cannot see"
+        True,
+        description="false for temporal edges ('grade rises', 'after the suggestion') a snapshot cannot see",
     )
 
 
@@ -381,7 +397,8 @@ class SeizureProphylaxisPolicy(StrEnum):
 
 
 class StepUpSchedule(_Closed):
-    """A bispecific's step-up schedule from its label (management.md §7.4); the last dose is the treatment dose."""
+    """A bispecific's step-up schedule from its label (management.md §7.4); the last dose is the treatment
+    dose."""
 
     unit: Literal["mg", "mg_per_kg"]
     doses: list[float] = Field(min_length=2)
@@ -413,7 +430,9 @@ class Settings(_Closed):
     levetiracetam_adult_dose_mg: float = Field(500.0, ge=500, le=750)
     jurisdiction: Jurisdiction | None = Field(None, description="§7.4, A27; none → both rule sets shown")
     stale_weight_over_30_days: Literal["refuse", "warn"] = Field("refuse", description="A23")
-    weight_change_over_10_percent: Literal["confirm_first", "warn"] = Field("confirm_first", description="4.10")
+    weight_change_over_10_percent: Literal["confirm_first", "warn"] = Field(
+        "confirm_first", description="4.10"
+    )
     tocilizumab: TocilizumabLimits = Field(default_factory=TocilizumabLimits)
 
 
@@ -444,7 +463,9 @@ class Protocol(_Closed):
             problems.append(f"start node {self.start!r} is not among the nodes")
         for edge in self.edges:
             problems += [
-                f"edges.{edge.id}: unknown node {end!r}" for end in (edge.source, edge.target) if end not in known
+                f"edges.{edge.id}: unknown node {end!r}"
+                for end in (edge.source, edge.target)
+                if end not in known
             ]
         for rule in self.rules:
             if rule.node not in known:
@@ -455,7 +476,10 @@ class Protocol(_Closed):
                 if action.bundle is not None and action.bundle not in self.bundles:
                     problems.append(f"rules.{rule.id}: unknown bundle {action.bundle!r}")
                 regimen = self.regimens.get(action.regimen or "")
-                is_steroid = regimen is not None and regimen.drug in {Drug.DEXAMETHASONE, Drug.METHYLPREDNISOLONE}
+                is_steroid = regimen is not None and regimen.drug in {
+                    Drug.DEXAMETHASONE,
+                    Drug.METHYLPREDNISOLONE,
+                }
                 if is_steroid and action.steroid is None:
                     problems.append(
                         f"rules.{rule.id}: corticosteroid action must say `steroid: replace/add` (§3.3)"
@@ -485,7 +509,9 @@ def _duplicates(kind: str, ids: list[str]) -> list[str]:
 def builtin_protocol_ids() -> list[str]:
     """Ids of the protocols shipped with the package."""
     folder = resources.files(PROTOCOL_PACKAGE)
-    return sorted(entry.name.removesuffix(".yaml") for entry in folder.iterdir() if entry.name.endswith(".yaml"))
+    return sorted(
+        entry.name.removesuffix(".yaml") for entry in folder.iterdir() if entry.name.endswith(".yaml")
+    )
 
 
 def _read_yaml(text: str, origin: str) -> dict[str, Any]:
@@ -545,7 +571,9 @@ def _resolve(raw: dict[str, Any], origin: str, chain: tuple[str, ...]) -> dict[s
     known_rules = {str(rule.get("id")) for rule in merged["rules"]}
     unknown = [rule_id for rule_id in disabled if rule_id not in known_rules]
     if unknown:
-        raise ProtocolError(f"{origin}: key 'disable_rules' names unknown rules: {', '.join(map(str, unknown))}")
+        raise ProtocolError(
+            f"{origin}: key 'disable_rules' names unknown rules: {', '.join(map(str, unknown))}"
+        )
     merged["rules"] = [rule for rule in merged["rules"] if rule.get("id") not in disabled]
     return merged
 
@@ -554,7 +582,9 @@ def _validate(raw: dict[str, Any], origin: str) -> Protocol:
     try:
         return Protocol.model_validate(raw)
     except ValidationError as exc:
-        raise ProtocolError(f"{origin}: invalid protocol:\n{describe_validation_error(exc, Protocol)}") from exc
+        raise ProtocolError(
+            f"{origin}: invalid protocol:\n{describe_validation_error(exc, Protocol)}"
+        ) from exc
 
 
 def load_protocol(protocol: str | Path) -> Protocol:
@@ -621,7 +651,9 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> s
         message = str(error["msg"])
         if error["type"] == "extra_forbidden":
             allowed = _allowed_keys(model, location[:-1])
-            message = f"unknown key {location[-1]!r}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+            message = f"unknown key {location[-1]!r}" + (
+                f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+            )
         elif error["type"] == "missing":
             message = "required key is missing"
         lines.append(f"  {path}: {message}")

@@ -63,7 +63,9 @@ class WeightAssessment:
     findings: list[SafetyFinding] = field(default_factory=list)
 
 
-def _finding(severity: Severity, code: str, message: str, source: str, drug: str | None = None) -> SafetyFinding:
+def _finding(
+    severity: Severity, code: str, message: str, source: str, drug: str | None = None
+) -> SafetyFinding:
     return SafetyFinding(severity=severity, code=code, message=message, source=source, drug=drug)
 
 
@@ -82,11 +84,15 @@ def assess_weight(state: PatientState, stale_policy: str, change_policy: str) ->
     weight = state.weight_kg
     if weight is None:
         message = f"Weight missing: weight-based doses refused. {RECORD_WEIGHT}."
-        return WeightAssessment(None, message, findings=[_finding(Severity.REFUSE, "weight_missing", message, "§4.10")])
+        return WeightAssessment(
+            None, message, findings=[_finding(Severity.REFUSE, "weight_missing", message, "§4.10")]
+        )
     if not WEIGHT_MIN_KG <= weight <= WEIGHT_MAX_KG:
         message = f"Weight {weight:g} kg is outside 0.5–350 kg and treated as missing. {RECORD_WEIGHT}."
         return WeightAssessment(
-            None, message, findings=[_finding(Severity.REFUSE, "weight_implausible", message, "management.md §0.2")]
+            None,
+            message,
+            findings=[_finding(Severity.REFUSE, "weight_implausible", message, "management.md §0.2")],
         )
     when, findings = _weight_dated(state)
     age_days = (state.evaluated_at - when).total_seconds() / 86400.0
@@ -95,9 +101,13 @@ def assess_weight(state: PatientState, stale_policy: str, change_policy: str) ->
         message = f"Weight recorded {age_days:.0f} days ago (> 30 days). {RECORD_WEIGHT}."
         if stale_policy == "refuse":
             assessment.weight_kg, assessment.refusal = None, message
-            assessment.findings.append(_finding(Severity.REFUSE, "weight_stale", message, "management.md §4.10, A23"))
+            assessment.findings.append(
+                _finding(Severity.REFUSE, "weight_stale", message, "management.md §4.10, A23")
+            )
             return assessment
-        assessment.findings.append(_finding(Severity.WARN, "weight_stale", message, "management.md §4.10, A23"))
+        assessment.findings.append(
+            _finding(Severity.WARN, "weight_stale", message, "management.md §4.10, A23")
+        )
     elif age_days > WEIGHT_WARN_AFTER_DAYS:
         message = f"Weight recorded {age_days:.0f} days ago (> 7 days): confirm a measured weight"
         assessment.findings.append(_finding(Severity.WARN, "weight_old", message, "management.md §4.10"))
@@ -105,7 +115,8 @@ def assess_weight(state: PatientState, stale_policy: str, change_policy: str) ->
     if previous is not None and abs(weight - previous) / previous > WEIGHT_CHANGE_FRACTION:
         change = abs(weight - previous) / previous * 100
         message = (
-            f"Weight {weight:g} kg differs by {change:.0f} % from the previous {previous:g} kg: confirm measured weight "
+            f"Weight {weight:g} kg differs by {change:.0f} % from the previous {previous:g} kg: confirm "
+            "measured weight "
             "and unit (possible pound/kilogram error)"
         )
         if change_policy == "confirm_first" and not state.weight_confirmed:
@@ -117,7 +128,8 @@ def assess_weight(state: PatientState, stale_policy: str, change_policy: str) ->
             _finding(
                 Severity.WARN,
                 "weight_age_inconsistent",
-                "Adult weighing < 30 kg: confirm weight and unit (possible pound/kilogram error); the 12 mg/kg "
+                "Adult weighing < 30 kg: confirm weight and unit (possible pound/kilogram error); the 12 "
+                "mg/kg "
                 "tocilizumab band applies",
                 "management.md §4.10",
             )
@@ -151,7 +163,8 @@ def _fmt_time(moment: datetime) -> str:
 
 
 def tocilizumab_check(facts: Facts) -> TociCheck:
-    """management.md §4.1.4 on the recorded doses plus the suggested one (window and interval sides as §0.2)."""
+    """management.md §4.1.4 on the recorded doses plus the suggested one (window and interval sides as
+    §0.2)."""
     state, limits = facts.state, facts.settings.tocilizumab
     now = state.evaluated_at
     check = TociCheck()
@@ -168,13 +181,15 @@ def tocilizumab_check(facts: Facts) -> TociCheck:
     if times and (now - times[-1]) < timedelta(hours=limits.min_interval_h):
         gap_h = (now - times[-1]).total_seconds() / 3600
         check.refusals.append(
-            f"Minimum interval {limits.min_interval_h:g} h: {gap_h:.1f} h since the last dose; next eligible at "
+            f"Minimum interval {limits.min_interval_h:g} h: {gap_h:.1f} h since the last dose; next eligible "
+            "at "
             f"{_fmt_time(times[-1] + timedelta(hours=limits.min_interval_h))}"
         )
     if len(in_24h) >= limits.max_per_24h:
         oldest = in_24h[limits.max_per_24h - 1]
         check.refusals.append(
-            f"{len(in_24h)} doses already in the last 24 h (maximum {limits.max_per_24h}); next eligible when the "
+            f"{len(in_24h)} doses already in the last 24 h (maximum {limits.max_per_24h}); next eligible "
+            "when the "
             f"dose of {_fmt_time(oldest)} is 24 h old"
         )
     if course is not None and course >= limits.max_per_course:
@@ -202,7 +217,9 @@ def _next_eligible(times: list[datetime], in_24h: list[datetime], facts: Facts) 
     return max(candidates) if candidates else facts.state.evaluated_at
 
 
-def _count_warnings(check: TociCheck, count_24h: int, course: int | None, episode: int | None, facts: Facts) -> None:
+def _count_warnings(
+    check: TociCheck, count_24h: int, course: int | None, episode: int | None, facts: Facts
+) -> None:
     state, limits = facts.state, facts.settings.tocilizumab
     if count_24h == limits.max_per_24h - 1:
         check.warnings.append(f"This would be dose {limits.max_per_24h} in 24 h (the maximum)")
@@ -212,7 +229,8 @@ def _count_warnings(check: TociCheck, count_24h: int, course: int | None, episod
     bispecific = state.resolved_therapy_class is TherapyClass.TCE
     if bispecific and limits.warn_episode_dose is not None and episode == limits.warn_episode_dose - 1:
         check.warnings.append(
-            f"Bispecific: dose {limits.warn_episode_dose} in this CRS episode; limits not harmonised; check the "
+            f"Bispecific: dose {limits.warn_episode_dose} in this CRS episode; limits not harmonised; check "
+            "the "
             "product label (A12)"
         )
     if bispecific and limits.warn_42d_dose is not None:
@@ -227,7 +245,8 @@ def _count_warnings(check: TociCheck, count_24h: int, course: int | None, episod
     ]
     if hepatic:
         check.warnings.append(
-            f"{'/'.join(hepatic)} > 5 × ULN: hepatotoxicity risk; benefit usually outweighs risk in severe CRS; "
+            f"{'/'.join(hepatic)} > 5 × ULN: hepatotoxicity risk; benefit usually outweighs risk in severe "
+            "CRS; "
             "document (§4.1.4 [P])"
         )
     if state.flags.infection_suspected:
@@ -242,7 +261,9 @@ def _projected_warning(check: TociCheck, times: list[datetime], course: int | No
     assert moment is not None
     limits = facts.settings.tocilizumab
     window = [t for t in times if moment - timedelta(hours=24) < t <= moment]
-    text = f"At {_fmt_time(moment)}: dose {len(window) + 1} in the rolling 24 h (maximum {limits.max_per_24h})"
+    text = (
+        f"At {_fmt_time(moment)}: dose {len(window) + 1} in the rolling 24 h (maximum {limits.max_per_24h})"
+    )
     if course is not None:
         text += f", dose {course + 1} of {limits.max_per_course} in the {limits.course_scope}"
     check.warnings.append(text + "; only if still not improving")
@@ -269,7 +290,9 @@ def drug_warnings(drug: Drug, dose_mg: float, doses_per_24h: float, facts: Facts
     weight = state.weight_kg
     warnings: list[str] = []
     if drug is Drug.DEXAMETHASONE and adult and planned_24h > 80:
-        warnings.append(f"Dexamethasone {planned_24h:g} mg per 24 h (> 80 mg) unless a high-dose plan exists (§4.2)")
+        warnings.append(
+            f"Dexamethasone {planned_24h:g} mg per 24 h (> 80 mg) unless a high-dose plan exists (§4.2)"
+        )
     if drug is Drug.METHYLPREDNISOLONE and adult and planned_24h > 3000:
         warnings.append(f"Methylprednisolone {planned_24h:g} mg per 24 h (> 3000 mg) (§4.3)")
     if drug is Drug.ANAKINRA:
@@ -278,10 +301,16 @@ def drug_warnings(drug: Drug, dose_mg: float, doses_per_24h: float, facts: Facts
         last = facts.doses_of({Drug.ACETAMINOPHEN})
         if last and state.evaluated_at - last[-1].start < timedelta(hours=6):
             warnings.append("Less than 6 h since the previous paracetamol dose (§3.1)")
-        if planned_24h > 4000 or (weight is not None and (not adult or weight < 50) and planned_24h > 75 * weight):
-            warnings.append("Paracetamol above the 24 h maximum (4000 mg; 75 mg/kg below 50 kg or in a child) (§3.1)")
+        if planned_24h > 4000 or (
+            weight is not None and (not adult or weight < 50) and planned_24h > 75 * weight
+        ):
+            warnings.append(
+                "Paracetamol above the 24 h maximum (4000 mg; 75 mg/kg below 50 kg or in a child) (§3.1)"
+            )
     if drug is Drug.SILTUXIMAB and (facts.episode_doses({Drug.SILTUXIMAB}) or []):
-        warnings.append("Siltuximab already given in this CRS episode: a repeat is a specialist decision (§4.5)")
+        warnings.append(
+            "Siltuximab already given in this CRS episode: a repeat is a specialist decision (§4.5)"
+        )
     return warnings
 
 
@@ -298,7 +327,9 @@ def _anakinra_warnings(planned_24h: float, dose_mg: float, facts: Facts) -> list
         warnings.append("Platelets < 20 × 10⁹/L: SC injection may be unsuitable (§4.4)")
     weight = state.weight_kg
     if weight is not None and planned_24h > 10 * weight:
-        warnings.append(f"Anakinra {planned_24h:g} mg per 24 h exceeds 10 mg/kg/day; pharmacist review (§4.4)")
+        warnings.append(
+            f"Anakinra {planned_24h:g} mg per 24 h exceeds 10 mg/kg/day; pharmacist review (§4.4)"
+        )
     if not is_adult(state.age_years) and (dose_mg > 100 or planned_24h > 400):
         warnings.append("Child anakinra above 100 mg per dose or 400 mg per 24 h (§4.4)")
     return warnings
@@ -318,17 +349,21 @@ def corticosteroid_findings(
             _finding(
                 Severity.WARN,
                 "concurrent_corticosteroids",
-                f"Two systemic corticosteroids active in the last 24 h ({', '.join(drugs)}): likely duplication",
+                f"Two systemic corticosteroids active in the last 24 h ({', '.join(drugs)}): likely "
+                "duplication",
                 "management.md §3.3, §4.2",
             )
         )
-    given_equiv = sum(dex_equivalent_mg(dose.drug, dose.dose_mg) for dose in facts.doses_in_window(CORTICOSTEROIDS, 24))
+    given_equiv = sum(
+        dex_equivalent_mg(dose.drug, dose.dose_mg) for dose in facts.doses_in_window(CORTICOSTEROIDS, 24)
+    )
     if implied_dex_equiv_24h > 0 and given_equiv > 2 * implied_dex_equiv_24h:
         findings.append(
             _finding(
                 Severity.WARN,
                 "corticosteroid_duplicate",
-                f"Corticosteroid in the last 24 h = {given_equiv:g} mg dexamethasone equivalent, more than twice the "
+                f"Corticosteroid in the last 24 h = {given_equiv:g} mg dexamethasone equivalent, more than "
+                "twice the "
                 f"{implied_dex_equiv_24h:g} mg the firing rules imply: possible duplicate orders",
                 "management.md §3.3, §4.8",
             )
@@ -349,9 +384,7 @@ def corticosteroid_findings(
 
 
 def _antifungal_reminder(facts: Facts, high_dose_suggested: bool) -> SafetyFinding:
-    treatment = [
-        dose for dose in facts.doses_of(CORTICOSTEROIDS) if dose.purpose is DosePurpose.TREATMENT
-    ]
+    treatment = [dose for dose in facts.doses_of(CORTICOSTEROIDS) if dose.purpose is DosePurpose.TREATMENT]
     first = facts.state.hours_since(treatment[0].start) if treatment else None
     high_dose = any(dose.drug is Drug.METHYLPREDNISOLONE and dose.dose_mg >= 500 for dose in treatment)
     prolonged = (first is not None and first >= 72) or high_dose or high_dose_suggested

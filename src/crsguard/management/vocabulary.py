@@ -71,7 +71,8 @@ class Drug(StrEnum):
 CORTICOSTEROIDS = frozenset({Drug.DEXAMETHASONE, Drug.METHYLPREDNISOLONE, Drug.HYDROCORTISONE})
 ANTI_IL6 = frozenset({Drug.TOCILIZUMAB, Drug.SILTUXIMAB})
 
-# management.md §4.8 [R]: dexamethasone-equivalent factors (dose_mg × factor); display aid, never auto-converted.
+# management.md §4.8 [R]: dexamethasone-equivalent factors (dose_mg × factor); display aid, never
+# auto-converted.
 DEXAMETHASONE_EQUIVALENT_FACTOR: dict[Drug, float] = {
     Drug.DEXAMETHASONE: 1.0,
     Drug.METHYLPREDNISOLONE: 0.1875,
@@ -119,7 +120,8 @@ class CrsStatus(StrEnum):
 
 
 class DosePurpose(StrEnum):
-    """Why a recorded dose was given: treatment doses set the clocks of 1.5; all doses count in limits (A13)."""
+    """Why a recorded dose was given: treatment doses set the clocks of 1.5; all doses count in limits
+    (A13)."""
 
     TREATMENT = "treatment"
     PROPHYLAXIS = "prophylaxis"
