@@ -418,6 +418,17 @@ class Facts:
         icans = self.state.icans
         return _missing("icans") if icans is None else _bool(icans.seizure or icans.cerebral_oedema)
 
+    def fact_fibrinogen(self) -> Fact:
+        value = self.state.labs.fibrinogen
+        return _missing("labs.fibrinogen") if value is None else Fact(value)
+
+    def fact_clinically_significant_bleeding(self) -> Fact:
+        value = self.state.labs.clinically_significant_bleeding
+        return _missing("labs.clinically_significant_bleeding") if value is None else _bool(value)
+
+    def fact_bleeding_status_known(self) -> Fact:
+        return _bool(self.state.labs.clinically_significant_bleeding is not None)
+
     def fact_corticosteroid_active(self) -> Fact:
         doses = self.doses_in_window(CORTICOSTEROIDS, 24.0)
         return _bool(any(dose.purpose is DosePurpose.TREATMENT for dose in doses))

@@ -132,6 +132,9 @@ class Condition(_Closed):
     iechs_no_response_48h: bool | None = None
     iechs_compromise: bool | None = None
     seizure_or_oedema: bool | None = None
+    fibrinogen: Comparison | None = Field(None, description="labs.fibrinogen, mg/dL")
+    clinically_significant_bleeding: bool | None = None
+    bleeding_status_known: bool | None = Field(None, description="clinically_significant_bleeding recorded")
     corticosteroid_active: bool | None = Field(None, description="treatment corticosteroid in the last 24 h")
     seizure_prophylaxis_policy_applies: bool | None = None
     on_levetiracetam: bool | None = None

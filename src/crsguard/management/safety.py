@@ -121,6 +121,7 @@ def assess_weight(state: PatientState, stale_policy: str, change_policy: str) ->
         )
         if change_policy == "confirm_first" and not state.weight_confirmed:
             assessment.awaiting_confirmation = True
+            assessment.weight_kg = None
             message += "; weight-based doses are shown once the weight is confirmed"
         assessment.findings.append(_finding(Severity.WARN, "weight_changed", message, "management.md §4.10"))
     if state.age_years is not None and state.age_years >= 18 and weight < 30:
