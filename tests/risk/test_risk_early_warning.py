@@ -123,7 +123,7 @@ def test_research_rules_are_off_by_default() -> None:
     assert named == {"crp_at_least_200_mg_l"}
 
 
-# ------------------------------------------------------------------------------------------ ferritin 2x / 48 h
+# ---------------------------------------------------------------------------------------- ferritin 2x / 48 h
 def test_ferritin_doubling_within_48h_fires_with_its_reference() -> None:
     obs = course(("a", 6, "ferritin", 500), ("a", 30, "ferritin", 800), ("a", 54, "ferritin", 1000))
     events = detect_signals(obs, t0_for("a"))
@@ -171,7 +171,7 @@ def test_rule_thresholds_are_in_canonical_units() -> None:
     assert units == {"body_temperature": "Cel", "ferritin": "ng/mL", "mcp1": "pg/mL", "crp": "mg/L"}
 
 
-# ------------------------------------------------------------------------------------ property: first crossing
+# ---------------------------------------------------------------------------------- property: first crossing
 @settings(max_examples=40, deadline=None)
 @given(
     temperatures=st.lists(
