@@ -83,7 +83,8 @@ class WarningPerformance:
         rate = "n/a" if self.false_alarm_rate is None else f"{100 * self.false_alarm_rate:.1f}%"
         return (
             f"grade >= {self.grade_at_least}: {self.reached}/{self.patients} reached it, "
-            f"{self.warned} warned beforehand, {lead}; false alarms {self.false_alarms}/{self.never_reached} ({rate}). "
+            f"{self.warned} warned beforehand, {lead}; "
+            f"false alarms {self.false_alarms}/{self.never_reached} ({rate}). "
             "Simulated figures are not clinical validation."
         )
 
