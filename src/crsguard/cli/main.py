@@ -2,7 +2,7 @@
 
 import typer
 
-from crsguard.cli import management, risk
+from crsguard.cli import management, risk, simulate
 
 app = typer.Typer(
     name="crsguard",
@@ -13,3 +13,4 @@ app = typer.Typer(
 )
 risk.register(app)
 management.register(app)
+simulate.register(app)
