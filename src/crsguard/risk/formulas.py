@@ -12,6 +12,7 @@ Columns read (interop.md §1.1 names and canonical units): ``ldh`` U/L, ``creati
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import TypeVar
 
 import polars as pl
@@ -153,7 +154,12 @@ def input_columns() -> tuple[str, ...]:
 
 def score_expressions(hematotox_convention: str | None = None) -> list[pl.Expr]:
     """Named output expressions: value, log2, category per score; CAR-HEMATOTOX points and cut-off flag."""
-    convention = hematotox_convention or hematotox_table().default_convention
+    return list(_score_expressions(hematotox_convention or hematotox_table().default_convention))
+
+
+@cache
+def _score_expressions(convention: str) -> tuple[pl.Expr, ...]:
+    """Built once per convention (expressions are immutable), so a one-patient call stays cheap."""
     expressions: list[pl.Expr] = []
     for name, formula in formulas(convention).items():
         expressions.append(formula.value.alias(name))
@@ -164,7 +170,7 @@ def score_expressions(hematotox_convention: str | None = None) -> list[pl.Expr]:
     for quantity, bands in hematotox_table().bands_for(convention).items():
         expressions.append(hematotox_points(quantity, bands).alias(hematotox_points_column(quantity)))
     expressions.append(hematotox_on_cutoff().alias("car_hematotox_on_cutoff"))
-    return expressions
+    return tuple(expressions)
 
 
 def _absent_inputs(frame: pl.DataFrame | pl.LazyFrame) -> list[pl.Expr]:
