@@ -102,3 +102,10 @@ def test_unknown_boundary_convention_exits_2(tmp_path: Path) -> None:
 
 def test_registered_in_main_app() -> None:
     assert any(command.name == "risk" for command in main_app.registered_commands)
+
+
+def test_main_app_runs_risk(tmp_path: Path) -> None:
+    """End to end through `crsguard.cli.main:app` (a command group once several commands are registered)."""
+    result = CliRunner().invoke(main_app, ["risk", str(_write(tmp_path, E2))])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["scores"][0]["category"] == "high risk"
