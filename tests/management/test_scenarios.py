@@ -122,7 +122,9 @@ def test_scenario_04_repeat_tocilizumab_too_early() -> None:
             weight_kg=75,
             evaluated_at=at(2, 14),
             temperature_c=38.5,
-            crs=crs(2, onset=at(1, 20), hypotension_present=True, fluid_boluses_for_bp=2, response="not_improving"),
+            crs=crs(
+                2, onset=at(1, 20), hypotension_present=True, fluid_boluses_for_bp=2, response="not_improving"
+            ),
             doses_given=[dose("tocilizumab", 600, 2, 0), dose("tocilizumab", 600, 2, 8, 30)],
         )
     )
@@ -194,7 +196,11 @@ def test_scenario_06_grade4_after_course_maximum() -> None:
     assert asco.dose is not None and asco.dose.dose_mg == 500.0 and asco.steroid is not None
     assert asco.steroid.value == "replace" and "30 minutes" in asco.dose.administration[0]
     pulse = by_regimen(report, "mp_pulse")
-    assert pulse.dose is not None and pulse.dose.dose_mg == 1000.0 and pulse.role.value in {"alternative", "overlay"}
+    assert (
+        pulse.dose is not None
+        and pulse.dose.dose_mg == 1000.0
+        and pulse.role.value in {"alternative", "overlay"}
+    )
     assert "CR" in report.active_nodes
     siltuximab = one(report, "siltuximab")
     assert siltuximab.dose is not None and siltuximab.dose.dose_mg == 990.0
@@ -207,7 +213,9 @@ def test_scenario_06_grade4_after_course_maximum() -> None:
 
 def test_scenario_07_child_tisa_cel_grade2() -> None:
     child = {"age_years": 8, "weight_kg": 22, "product": "tisagenlecleucel", "evaluated_at": at(4, 10)}
-    report = recommend(state(**child, weight_time=at(4, 8), temperature_c=39.2, crs=crs(2, onset=at(4, 2), oxy_tier=1)))
+    report = recommend(
+        state(**child, weight_time=at(4, 8), temperature_c=39.2, crs=crs(2, onset=at(4, 2), oxy_tier=1))
+    )
     toci = one(report, "tocilizumab")
     assert toci.dose is not None and toci.dose.dose_mg == 264.0
     assert "50 mL" in toci.dose.administration[1] and "13.2 mL" in toci.dose.administration[1]
@@ -225,7 +233,9 @@ def test_scenario_08_weight_at_30kg_boundary() -> None:
     child_a, child_b = tocilizumab_dose(29.9, 9), tocilizumab_dose(30.0, 9)
     assert child_a.dose_mg == 358.8 and child_b.dose_mg == 240.0
     for result in (child_a, child_b):
-        assert any("28.0–32.0 kg" in warning and "larger absolute dose" in warning for warning in result.warnings)
+        assert any(
+            "28.0–32.0 kg" in warning and "larger absolute dose" in warning for warning in result.warnings
+        )
 
 
 def test_scenario_09_weight_missing() -> None:
@@ -246,7 +256,9 @@ def test_scenario_09_weight_missing() -> None:
     assert "Record a measured weight" in reasons and "enter a weight to calculate" in reasons
     dex = by_regimen(report, "dex_10_q6h")
     assert dex.status == "suggested" and dex.dose is not None and dex.dose.dose_mg == 10.0
-    assert "SC-CRS" in {rec.texts[0].split()[2] for rec in report.recommendations if rec.kind.value == "bundle"}
+    assert "SC-CRS" in {
+        rec.texts[0].split()[2] for rec in report.recommendations if rec.kind.value == "bundle"
+    }
     assert any(finding.code == "weight_missing" for finding in report.findings)
 
 
@@ -264,7 +276,11 @@ def test_scenario_10_isolated_icans_grade2_axi_cel() -> None:
     assert recs(report, "tocilizumab") == []
     assert "ICANS-NO-TOCI" in fired(report)
     dex = by_regimen(report, "dex_10_x2")
-    assert dex.dose is not None and dex.dose.dose_mg == 10.0 and "2 doses given 6 h apart" in (dex.schedule or "")
+    assert (
+        dex.dose is not None
+        and dex.dose.dose_mg == 10.0
+        and "2 doses given 6 h apart" in (dex.schedule or "")
+    )
     methylprednisolone = by_regimen(report, "mp_1mgkg_q12h")
     assert methylprednisolone.dose is not None and methylprednisolone.dose.dose_mg == 68.0
     assert any(finding.code == "antifungal_review" for finding in report.findings)
@@ -311,7 +327,11 @@ def test_scenario_12_icans4_status_epilepticus() -> None:
         )
     )
     pulse = by_regimen(report, "mp_pulse")
-    assert pulse.dose is not None and pulse.dose.dose_mg == 1000.0 and "30 minutes" in pulse.dose.administration[0]
+    assert (
+        pulse.dose is not None
+        and pulse.dose.dose_mg == 1000.0
+        and "30 minutes" in pulse.dose.administration[0]
+    )
     reminders = [finding.message for finding in report.findings if finding.code == "antifungal_review"]
     assert reminders and "prolonged" in reminders[0]
     toci = one(report, "tocilizumab")
@@ -332,7 +352,9 @@ def test_scenario_13_levetiracetam_renal_and_child() -> None:
     assert any("1.73 m²" in warning for warning in lowered.warnings)
     assert levetiracetam_dose(25, 9).dose_mg == 250.0
     policy = with_settings(seizure_prophylaxis=SeizureProphylaxisPolicy.ALL_PRODUCTS)
-    child = state(product="tisagenlecleucel", age_years=9, weight_kg=25, evaluated_at=at(0, 12), weight_time=at(0, 8))
+    child = state(
+        product="tisagenlecleucel", age_years=9, weight_kg=25, evaluated_at=at(0, 12), weight_time=at(0, 8)
+    )
     report = recommend(child, policy)
     levetiracetam = one(report, "levetiracetam")
     assert levetiracetam.dose is not None and levetiracetam.dose.dose_mg == 250.0
@@ -460,7 +482,14 @@ def test_scenario_18_grading_after_anticytokine_therapy() -> None:
             weight_time=at(3, 8),
             evaluated_at=at(4, 10),
             temperature_c=37.2,
-            crs=crs(3, onset=at(2, 20), hypotension_present=True, oxy_tier=1, fever_masked=True, response="not_improving"),
+            crs=crs(
+                3,
+                onset=at(2, 20),
+                hypotension_present=True,
+                oxy_tier=1,
+                fever_masked=True,
+                response="not_improving",
+            ),
             doses_given=[dose("tocilizumab", 680, 3, 10), dose("dexamethasone", 10, 3, 10)],
         )
     )

@@ -460,16 +460,27 @@ def _step_up_recommendation(
     )
 
 
+def dex_equivalent_per_24h(rec: Recommendation, protocol: Protocol) -> float:
+    """A suggested corticosteroid as dexamethasone-equivalent mg per 24 h (§4.8); 0 for anything else.
+
+    The interval is the calculated dose's own (a child pulse is once daily even where the adult regimen is
+    every 12 h), else the regimen's shortest interval (§4.2 [P]); a short series counts its own doses.
+    """
+    if rec.status != "suggested" or rec.dose is None or rec.dose.dose_mg is None or rec.regimen is None:
+        return 0.0
+    regimen = protocol.regimens[rec.regimen]
+    if regimen.drug not in _STEROIDS:
+        return 0.0
+    interval_h = rec.dose.interval_h or regimen.shortest_interval_h
+    per_day = 24.0 / interval_h if interval_h else 1.0
+    if regimen.doses is not None:
+        per_day = min(per_day, float(regimen.doses))
+    return dex_equivalent_mg(regimen.drug, rec.dose.dose_mg) * per_day
+
+
 def _implied_dex_equiv(recommendations: list[Recommendation], protocol: Protocol) -> float:
     """§3.3: the highest corticosteroid regimen the firing rules suggest, as dexamethasone mg per 24 h."""
-    levels = [0.0]
-    for rec in recommendations:
-        if rec.status != "suggested" or rec.dose is None or rec.regimen is None:
-            continue
-        regimen = protocol.regimens[rec.regimen]
-        if regimen.drug in _STEROIDS and rec.dose.dose_mg is not None:
-            levels.append(dex_equivalent_mg(regimen.drug, rec.dose.dose_mg) * regimen.doses_per_24h())
-    return max(levels)
+    return max([0.0, *(dex_equivalent_per_24h(rec, protocol) for rec in recommendations)])
 
 
 def _general_findings(state: PatientState, facts: Facts, protocol: Protocol) -> list[SafetyFinding]:

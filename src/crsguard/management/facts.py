@@ -236,27 +236,20 @@ class Facts:
             worsening or (response is ResponseState.NOT_IMPROVING and started_hours >= REFRACTORY_AFTER_H)
         )
 
-    def crs_regimen_started_h(self) -> float | None:
-        """Hours since the current grade's regimen was fully started (§1.5 "Fully started").
+    def grade3_regimen_started_h(self) -> float | None:
+        """Hours since the grade-3 regimen was fully started (§1.5 "Fully started"), None if not started.
 
-        Grade 3: the later of the first tocilizumab and the first dexamethasone of the episode (tocilizumab
-        is not awaited when it is unavailable or at its course maximum); grade 4: the first methylprednisolone
-        dose ≥ 500 mg; grade ≤ 2: the first anti-IL-6 dose.
+        The later of the first tocilizumab and the first dexamethasone of the episode; tocilizumab is not awaited
+        when it is unavailable or at its course maximum. The protocol reads `crs_refractory` only on the grade-3
+        node (E27, CRS-3b-alt), whichever grade led there (CRS-2e manages grade 2 as grade 3).
         """
-        grade = self.state.crs.grade
-        if grade >= 4:
-            return self._hours_since_first(self._high_dose_mp(self.state.crs.onset))
-        if grade == 3:
-            dex = self._treatment_steroids_since(self.state.crs.onset, {Drug.DEXAMETHASONE: 0.0})
-            toci = self.episode_doses({Drug.TOCILIZUMAB}) or []
-            toci_optional = self.state.flags.toci_unavailable or bool(
-                self.get("toci_course_max_reached").value
-            )
-            if not dex or (not toci and not toci_optional):
-                return None
-            starts = [dex[0].start] + ([toci[0].start] if toci else [])
-            return self.state.hours_since(max(starts))
-        return self._hours_since_first(self.episode_doses(ANTI_IL6) or [])
+        dex = self._treatment_steroids_since(self.state.crs.onset, {Drug.DEXAMETHASONE: 0.0})
+        toci = self.episode_doses({Drug.TOCILIZUMAB}) or []
+        toci_optional = self.state.flags.toci_unavailable or bool(self.get("toci_course_max_reached").value)
+        if not dex or (not toci and not toci_optional):
+            return None
+        starts = [dex[0].start] + ([toci[0].start] if toci else [])
+        return self.state.hours_since(max(starts))
 
     def _high_dose_mp(self, since: datetime | None) -> list[DoseGiven]:
         return self._treatment_steroids_since(since, {Drug.METHYLPREDNISOLONE: HIGH_DOSE_MP_MG})
@@ -264,7 +257,7 @@ class Facts:
     def fact_crs_refractory(self) -> Fact:
         if self.state.crs.onset is None:
             return _missing("crs.onset")
-        return self._refractory(self.crs_regimen_started_h(), self.state.crs.response, "crs.response")
+        return self._refractory(self.grade3_regimen_started_h(), self.state.crs.response, "crs.response")
 
     def fact_crs_refractory_on_high_dose_mp(self) -> Fact:
         if self.state.crs.onset is None:

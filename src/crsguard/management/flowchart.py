@@ -160,10 +160,10 @@ def _layers(protocol: Protocol, forward: list[Edge]) -> dict[str, int]:
 def _node_box(protocol: Protocol, node_id: str) -> _Box:
     node = protocol.node(node_id)
     chars = int((NODE_WIDTH - 24) / CHAR_WIDTH)
-    lines = textwrap.wrap(f"{node.id} · {node.label}", chars) or [node.id]
+    lines = textwrap.wrap(f"{node.id} · {node.label}", chars, break_on_hyphens=False) or [node.id]
     rules = _rule_ids(protocol, node_id)
     rule_line = "rules: " + ", ".join(rules) if rules else ""
-    rule_lines = textwrap.wrap(rule_line, int(chars * 1.15)) if rule_line else []
+    rule_lines = textwrap.wrap(rule_line, int(chars * 1.15), break_on_hyphens=False) if rule_line else []
     height = 14 + LINE_HEIGHT * len(lines) + 12.5 * len(rule_lines) + (6 if rule_lines else 0)
     return _Box(node_id, lines, "\n".join(rule_lines), node.shape, height=height)
 

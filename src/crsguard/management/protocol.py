@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -112,7 +113,7 @@ class Condition(_Closed):
     anti_il6_given: bool | None = Field(None, description="tocilizumab or siltuximab started in this episode")
     crs_response: list[ResponseState] | None = Field(None, description="response_state is one of these")
     icans_response: list[ResponseState] | None = None
-    crs_refractory: bool | None = Field(None, description="refractory on the current grade's regimen (1.5)")
+    crs_refractory: bool | None = Field(None, description="refractory on the grade-3 regimen (1.5)")
     crs_refractory_on_high_dose_mp: bool | None = None
     icans_refractory: bool | None = Field(None, description="refractory on the grade-3 regimen (1.5)")
     icans_refractory_on_high_dose: bool | None = None
@@ -601,7 +602,13 @@ def load_protocol(protocol: str | Path) -> Protocol:
             raise ProtocolError(f"{origin}: cannot be read: {exc.strerror}") from exc
         raw = _read_yaml(text, origin)
         return _validate(_resolve(raw, origin, (str(raw.get("id", path.stem)),)), origin)
-    raw, origin = _builtin_raw(protocol, (protocol,))
+    return _load_builtin(protocol)
+
+
+@lru_cache(maxsize=16)
+def _load_builtin(protocol_id: str) -> Protocol:
+    """Built-in protocols are parsed once per process (the models are frozen)."""
+    raw, origin = _builtin_raw(protocol_id, (protocol_id,))
     return _validate(raw, origin)
 
 
