@@ -1,4 +1,5 @@
-"""Property tests: no suggested dose exceeds its cap; a higher grade never suggests less (management.md §4, §3.2)."""
+"""Property tests (management.md §4, §3.2): no suggested dose exceeds its cap; a higher grade never
+suggests less."""
 
 from __future__ import annotations
 
@@ -116,7 +117,7 @@ def test_no_suggested_dose_exceeds_its_cap(raw: dict[str, Any], crs_grade: int, 
 
 
 def intensity(report: RecommendationReport) -> tuple[bool, float, bool, bool]:
-    """Baseline pathway intensity: tocilizumab offered, corticosteroid dex-eq per 24 h, ICU, refractory options."""
+    """Baseline pathway intensity: tocilizumab offered, dex-equivalent per 24 h, ICU, refractory options."""
     baseline = [rec for rec in report.recommendations if rec.role is Role.BASELINE]
     toci = any(rec.drug == "tocilizumab" for rec in baseline)
     steroid = max([0.0, *(dex_equivalent_per_24h(rec, DEFAULT) for rec in baseline)])

@@ -16,9 +16,10 @@ from crsguard.management.protocol import Condition, builtin_protocol_ids, dump_p
 from tests.management.states import at, crs, dose, state
 
 SPEC_EDGES = {f"E{number}" for number in range(1, 59)}
-SPEC_NODES = set(
-    "S0 T1 FB FN BH C0 C1 C1V C2 C2T C2S C3 C4 CR D1 D2 H1 H2 H3 N0 NT N1 N2 N3 N4 NR ND FU".split()
-)
+SPEC_NODES = {
+    *("S0", "T1", "FB", "FN", "BH", "C0", "C1", "C1V", "C2", "C2T", "C2S", "C3", "C4", "CR"),
+    *("D1", "D2", "H1", "H2", "H3", "N0", "NT", "N1", "N2", "N3", "N4", "NR", "ND", "FU"),
+}
 
 
 def write(tmp_path: Path, data: dict[str, Any], name: str = "site.yaml") -> Path:

@@ -239,9 +239,9 @@ class Facts:
     def grade3_regimen_started_h(self) -> float | None:
         """Hours since the grade-3 regimen was fully started (§1.5 "Fully started"), None if not started.
 
-        The later of the first tocilizumab and the first dexamethasone of the episode; tocilizumab is not awaited
-        when it is unavailable or at its course maximum. The protocol reads `crs_refractory` only on the grade-3
-        node (E27, CRS-3b-alt), whichever grade led there (CRS-2e manages grade 2 as grade 3).
+        The later of the first tocilizumab and the first dexamethasone of the episode; tocilizumab is not
+        awaited when it is unavailable or at its course maximum. The protocol reads `crs_refractory` only on
+        the grade-3 node (E27, CRS-3b-alt), whichever grade led there (CRS-2e manages grade 2 as grade 3).
         """
         dex = self._treatment_steroids_since(self.state.crs.onset, {Drug.DEXAMETHASONE: 0.0})
         toci = self.episode_doses({Drug.TOCILIZUMAB}) or []
