@@ -226,9 +226,11 @@ def _print_table(report: RecommendationReport) -> None:
     table = Table(show_lines=True)
     for column in ("role", "status", "suggestion", "dose", "schedule", "rules / source"):
         table.add_column(column, overflow="fold")
-    for rec in report.recommendations:
+    drugs_first = sorted(report.recommendations, key=lambda rec: rec.dose is None and rec.drug is None)
+    for rec in drugs_first:
+        bundle = [f"(+ {len(rec.items)} bundle items in the JSON output)"] if rec.items else []
         suggestion = "\n".join(
-            rec.texts + rec.items + [f"⚠ {item}" for item in rec.refusal_reasons + rec.warnings]
+            rec.texts + bundle + [f"⚠ {item}" for item in rec.refusal_reasons + rec.warnings]
         )
         if rec.next_eligible is not None:
             suggestion += f"\nnext eligible: {rec.next_eligible.isoformat()}"

@@ -204,7 +204,9 @@ def tocilizumab_check(facts: Facts) -> TociCheck:
         check.refusals.append("CRS onset unknown: the per-episode count cannot be checked (enter crs.onset)")
     if not hard_stop:
         check.next_eligible = _next_eligible(times, in_24h, facts)
-    _count_warnings(check, len(in_24h), course, episode, facts)
+    if not check.refusals:  # a refused dose is described at its next eligible time instead
+        _count_warnings(check, len(in_24h), course, episode, facts)
+    _clinical_warnings(check, episode, facts)
     if check.next_eligible is not None and check.next_eligible > now:
         _projected_warning(check, times, course, facts)
     return check
@@ -238,6 +240,10 @@ def _count_warnings(
         in_42d = facts.doses_in_window({Drug.TOCILIZUMAB}, BSAB_CUMULATIVE_DAYS * 24)
         if len(in_42d) >= limits.warn_42d_dose - 1:
             check.warnings.append(f"Bispecific: dose {len(in_42d) + 1} within 42 days (A12)")
+
+
+def _clinical_warnings(check: TociCheck, episode: int | None, facts: Facts) -> None:
+    state = facts.state
     labs = state.labs
     hepatic = [
         name
