@@ -214,6 +214,10 @@ def conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     allowed set, naming table, column and what is allowed.
     """
     columns = _columns(table)
+    if frame.width == 0:
+        if frame.height:
+            raise LongFormatError(f"{table}: a frame without columns cannot hold {frame.height} rows")
+        return pl.DataFrame(schema=polars_schema(table))
     known = {c.name for c in columns}
     unknown = [name for name in frame.columns if name not in known]
     if unknown:

@@ -154,15 +154,12 @@ class Interval:
 
 def _blocks(levels: NDArray[np.int8], minimum: int) -> list[tuple[int, int, int]]:
     """Maximal runs of a constant level ≥ ``minimum``: (start, end exclusive, level)."""
-    out: list[tuple[int, int, int]] = []
-    start = None
-    for hour, level in enumerate(levels.tolist() + [0]):
-        if start is not None and level != levels[start]:
-            out.append((start, hour, int(levels[start])))
-            start = None
-        if start is None and level >= minimum and hour < len(levels):
-            start = hour
-    return out
+    if not (levels >= minimum).any():
+        return []
+    padded = np.concatenate([[-1], levels.astype(np.int64), [-1]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    starts, ends = edges[:-1], edges[1:]
+    return [(int(a), int(b), int(levels[a])) for a, b in zip(starts, ends, strict=True) if levels[a] >= minimum]
 
 
 def _choice(rng: np.random.Generator, weights: Mapping[str, float]) -> str:

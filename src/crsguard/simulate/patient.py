@@ -156,7 +156,12 @@ def _tce_episodes(
     horizon_h: int,
     administrations: list[Administration],
 ) -> tuple[list[Episode], list[float]]:
-    """Per-dose CRS with step-up doses, holds and recurrence (§5.5)."""
+    """Per-dose CRS with step-up doses, holds and recurrence (§5.5).
+
+    A dose due less than ``tce_hold_after_resolution_h`` after the end of a CRS episode is held until that
+    margin has passed (§5.6 "hold next dose until resolution"; the 24 h margin is [A]), so premedication is
+    never given during an episode.
+    """
     schedule = product.schedule
     first_event: int | None = None
     if rng.random() < product.crs_any.value:
@@ -169,7 +174,7 @@ def _tce_episodes(
     hold_after_resolution_h = params().tce_hold_h
     for index, dose in enumerate(schedule):
         dose_h = dose.hour + delay
-        if episodes and episodes[-1].resolve_h > dose_h:
+        if episodes and episodes[-1].resolve_h + hold_after_resolution_h > dose_h:
             new_h = episodes[-1].resolve_h + hold_after_resolution_h
             delay += new_h - dose_h
             dose_h = new_h
