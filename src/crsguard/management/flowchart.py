@@ -326,12 +326,27 @@ def _edge_label(edge: Edge) -> str:
     return f"{edge.id}: {edge.label}" if len(edge.label) <= 22 else edge.id
 
 
+def _smooth_path(points: list[tuple[float, float]]) -> str:
+    """A Catmull-Rom curve through the bend points of a long edge (straight when there is no bend)."""
+    if len(points) == 2:
+        (x1, y1), (x2, y2) = points
+        return f"M {x1:.1f} {y1:.1f} L {x2:.1f} {y2:.1f}"
+    padded = [points[0], *points, points[-1]]
+    parts = [f"M {points[0][0]:.1f} {points[0][1]:.1f}"]
+    for index in range(1, len(padded) - 2):
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = padded[index - 1 : index + 3]
+        c1 = (x1 + (x2 - x0) / 6, y1 + (y2 - y0) / 6)
+        c2 = (x2 - (x3 - x1) / 6, y2 - (y3 - y1) / 6)
+        parts.append(f"C {c1[0]:.1f} {c1[1]:.1f}, {c2[0]:.1f} {c2[1]:.1f}, {x2:.1f} {y2:.1f}")
+    return " ".join(parts)
+
+
 def _forward_edge_svg(edge: Edge, layout: _Layout, crowded_targets: set[str]) -> str:
     chain = [layout.boxes[box_id] for box_id in layout.chains[edge.id]]
     points = [(chain[0].x + chain[0].width / 2, chain[0].y + chain[0].height)]
     points += [(box.x + box.width / 2, box.y + box.height / 2) for box in chain[1:-1]]
     points.append((chain[-1].x + chain[-1].width / 2, chain[-1].y))
-    path = "M " + " L ".join(f"{px:.1f} {py:.1f}" for px, py in points)
+    path = _smooth_path(points)
     dash = "" if edge.evaluated else ' stroke-dasharray="5 4"'
     # labels near the target, unless many edges converge there (then near the source)
     if edge.target in crowded_targets:
