@@ -36,9 +36,27 @@ def _observations(n: int = 3, start_value: float = 38.0) -> pl.DataFrame:
 
 def test_section_8_2_columns_in_spec_order() -> None:
     assert list(polars_schema("observations")) == [
-        "patient_id", "time", "quantity", "value", "unit", "source", "value_code", "value_text", "comparator",
-        "available_time", "method", "body_site", "specimen", "status", "record_id", "link_id", "source_code",
-        "source_unit", "source_value", "ref_low", "ref_high",
+        "patient_id",
+        "time",
+        "quantity",
+        "value",
+        "unit",
+        "source",
+        "value_code",
+        "value_text",
+        "comparator",
+        "available_time",
+        "method",
+        "body_site",
+        "specimen",
+        "status",
+        "record_id",
+        "link_id",
+        "source_code",
+        "source_unit",
+        "source_value",
+        "ref_low",
+        "ref_high",
     ]
 
 
@@ -51,7 +69,9 @@ def test_timestamps_are_utc_microseconds() -> None:
 
 def test_quarantine_reasons_come_from_the_vocabulary() -> None:
     reason = next(c for c in QUARANTINE_EXTRA_COLUMNS if c.name == "reason")
-    assert reason.allowed is not None and "OUT_OF_RANGE" in reason.allowed and "UNIT_MISSING" in reason.allowed
+    assert (
+        reason.allowed is not None and "OUT_OF_RANGE" in reason.allowed and "UNIT_MISSING" in reason.allowed
+    )
 
 
 def test_conform_adds_optional_columns_and_casts() -> None:
@@ -96,8 +116,14 @@ def test_parquet_metadata_and_csv_sidecar(tmp_path: Path) -> None:
     with DatasetWriter(tmp_path / "p", "parquet") as writer:
         writer.write("observations", _observations())
     metadata = pq.read_metadata(tmp_path / "p" / "observations.parquet").metadata
-    for key in (b"schema_version", b"generated_at", b"producer", b"terminology_version", b"date_shift_applied",
-                b"time_basis"):
+    for key in (
+        b"schema_version",
+        b"generated_at",
+        b"producer",
+        b"terminology_version",
+        b"date_shift_applied",
+        b"time_basis",
+    ):
         assert key in metadata
     with DatasetWriter(tmp_path / "c", "csv") as writer:
         writer.write("observations", _observations())

@@ -10,8 +10,15 @@ from __future__ import annotations
 import polars as pl
 
 US_PER_HOUR = 3_600_000_000
-MASKING = ["acetaminophen", "tocilizumab", "siltuximab", "anakinra", "dexamethasone", "methylprednisolone",
-           "hydrocortisone"]
+MASKING = [
+    "acetaminophen",
+    "tocilizumab",
+    "siltuximab",
+    "anakinra",
+    "dexamethasone",
+    "methylprednisolone",
+    "hydrocortisone",
+]
 PRESSORS = ["norepinephrine", "epinephrine", "phenylephrine", "dopamine"]
 EPISODE_GAP_H = 48
 
@@ -28,7 +35,8 @@ def _expand(intervals: pl.DataFrame, horizon: int) -> pl.DataFrame:
             pl.when(pl.col("end_time").is_null())
             .then(pl.lit(horizon))
             .otherwise(
-                (pl.col("end_time").cast(pl.Int64) - pl.col("t0").cast(pl.Int64) + US_PER_HOUR - 1) // US_PER_HOUR
+                (pl.col("end_time").cast(pl.Int64) - pl.col("t0").cast(pl.Int64) + US_PER_HOUR - 1)
+                // US_PER_HOUR
             )
             .alias("h1"),
         )
@@ -41,58 +49,100 @@ def hourly_grades(data: dict[str, pl.DataFrame], horizon: int) -> pl.DataFrame:
     """(patient_id, hour, grade) from the four input tables."""
     t0 = data["patients"].select("patient_id", "t0")
     obs = data["observations"].join(t0, on="patient_id").with_columns(_hour("time"))
-    temp = obs.filter(pl.col("quantity") == "body_temperature").group_by("patient_id", "hour").agg(
-        (pl.col("value").max() >= 38.0).alias("fever")
+    temp = (
+        obs.filter(pl.col("quantity") == "body_temperature")
+        .group_by("patient_id", "hour")
+        .agg((pl.col("value").max() >= 38.0).alias("fever"))
     )
-    sbp = obs.filter(pl.col("quantity") == "systolic_bp").group_by("patient_id", "hour").agg(
-        (pl.col("value").min() < 90).alias("low_sbp")
+    sbp = (
+        obs.filter(pl.col("quantity") == "systolic_bp")
+        .group_by("patient_id", "hour")
+        .agg((pl.col("value").min() < 90).alias("low_sbp"))
     )
     inter = data["interventions"].join(t0, on="patient_id")
     pressors = _expand(inter.filter(pl.col("kind") == "drug_infusion_segment"), horizon)
-    pressor_grade = pressors.group_by("patient_id", "hour").agg(
-        pl.col("agent").filter(pl.col("agent").is_in(PRESSORS)).n_unique().alias("n_pressors"),
-        (pl.col("agent") == "vasopressin").any().alias("vasopressin"),
-    ).with_columns(
-        pl.when(pl.col("n_pressors") >= 2).then(4).when((pl.col("n_pressors") == 1) | pl.col("vasopressin"))
-        .then(3).otherwise(0).alias("pressor_grade")
+    pressor_grade = (
+        pressors.group_by("patient_id", "hour")
+        .agg(
+            pl.col("agent").filter(pl.col("agent").is_in(PRESSORS)).n_unique().alias("n_pressors"),
+            (pl.col("agent") == "vasopressin").any().alias("vasopressin"),
+        )
+        .with_columns(
+            pl.when(pl.col("n_pressors") >= 2)
+            .then(4)
+            .when((pl.col("n_pressors") == 1) | pl.col("vasopressin"))
+            .then(3)
+            .otherwise(0)
+            .alias("pressor_grade")
+        )
     )
-    flows = obs.filter(pl.col("quantity") == "oxygen_flow_rate").group_by("link_id").agg(
-        pl.col("value").max().alias("flow")
+    flows = (
+        obs.filter(pl.col("quantity") == "oxygen_flow_rate")
+        .group_by("link_id")
+        .agg(pl.col("value").max().alias("flow"))
     )
-    devices = _expand(
-        inter.filter(pl.col("kind") == "oxygen_device").join(flows, left_on="interval_id", right_on="link_id",
-                                                            how="left"),
-        horizon,
-    ).with_columns(
-        pl.when(pl.col("agent").is_in(["cpap", "bipap_niv", "invasive_mechanical_ventilation"])).then(4)
-        .when(pl.col("agent").is_in(["nasal_cannula", "high_flow_nasal_cannula"]))
-        .then(pl.when(pl.col("flow").is_not_null() & (pl.col("flow") <= 6)).then(2)
-              .when(pl.col("agent") == "nasal_cannula").then(pl.when(pl.col("flow").is_null()).then(2).otherwise(3))
-              .otherwise(3))
-        .when(pl.col("agent") == "blow_by").then(2)
-        .when(pl.col("agent") == "room_air").then(0)
-        .otherwise(3)
-        .alias("o2_grade")
-    ).group_by("patient_id", "hour").agg(pl.col("o2_grade").max())
-    masking = inter.filter(pl.col("agent").is_in(MASKING) & (pl.col("kind") == "drug_dose")).with_columns(
-        _hour("start_time")
-    ).select("patient_id", pl.col("hour").alias("mask_hour"))
+    devices = (
+        _expand(
+            inter.filter(pl.col("kind") == "oxygen_device").join(
+                flows, left_on="interval_id", right_on="link_id", how="left"
+            ),
+            horizon,
+        )
+        .with_columns(
+            pl.when(pl.col("agent").is_in(["cpap", "bipap_niv", "invasive_mechanical_ventilation"]))
+            .then(4)
+            .when(pl.col("agent").is_in(["nasal_cannula", "high_flow_nasal_cannula"]))
+            .then(
+                pl.when(pl.col("flow").is_not_null() & (pl.col("flow") <= 6))
+                .then(2)
+                .when(pl.col("agent") == "nasal_cannula")
+                .then(pl.when(pl.col("flow").is_null()).then(2).otherwise(3))
+                .otherwise(3)
+            )
+            .when(pl.col("agent") == "blow_by")
+            .then(2)
+            .when(pl.col("agent") == "room_air")
+            .then(0)
+            .otherwise(3)
+            .alias("o2_grade")
+        )
+        .group_by("patient_id", "hour")
+        .agg(pl.col("o2_grade").max())
+    )
+    masking = (
+        inter.filter(pl.col("agent").is_in(MASKING) & (pl.col("kind") == "drug_dose"))
+        .with_columns(_hour("start_time"))
+        .select("patient_id", pl.col("hour").alias("mask_hour"))
+    )
     grid = t0.select("patient_id").join(pl.DataFrame({"hour": list(range(horizon))}), how="cross")
     frame = (
         grid.join(temp, on=["patient_id", "hour"], how="left")
         .join(sbp, on=["patient_id", "hour"], how="left")
-        .join(pressor_grade.select("patient_id", "hour", "pressor_grade"), on=["patient_id", "hour"], how="left")
+        .join(
+            pressor_grade.select("patient_id", "hour", "pressor_grade"), on=["patient_id", "hour"], how="left"
+        )
         .join(devices, on=["patient_id", "hour"], how="left")
-        .with_columns(pl.col("fever", "low_sbp").fill_null(False), pl.col("pressor_grade", "o2_grade").fill_null(0))
+        .with_columns(
+            pl.col("fever", "low_sbp").fill_null(False), pl.col("pressor_grade", "o2_grade").fill_null(0)
+        )
         .sort("patient_id", "hour")
     )
     # episode onset: a fever hour with no fever in the previous 48 h (crs-grading.md A18-like boundary)
-    frame = frame.with_columns(
-        pl.col("fever").cast(pl.Int32).rolling_sum(EPISODE_GAP_H, min_samples=1).shift(1).over("patient_id")
-        .fill_null(0).alias("recent_fever")
-    ).with_columns(
-        pl.when(pl.col("fever") & (pl.col("recent_fever") == 0)).then(pl.col("hour")).alias("onset_mark")
-    ).with_columns(pl.col("onset_mark").forward_fill().over("patient_id").alias("onset"))
+    frame = (
+        frame.with_columns(
+            pl.col("fever")
+            .cast(pl.Int32)
+            .rolling_sum(EPISODE_GAP_H, min_samples=1)
+            .shift(1)
+            .over("patient_id")
+            .fill_null(0)
+            .alias("recent_fever")
+        )
+        .with_columns(
+            pl.when(pl.col("fever") & (pl.col("recent_fever") == 0)).then(pl.col("hour")).alias("onset_mark")
+        )
+        .with_columns(pl.col("onset_mark").forward_fill().over("patient_id").alias("onset"))
+    )
     first_mask = (
         frame.select("patient_id", "hour", "onset")
         .join(masking, on="patient_id", how="inner")
@@ -106,13 +156,18 @@ def hourly_grades(data: dict[str, pl.DataFrame], horizon: int) -> pl.DataFrame:
     hypotension = pl.max_horizontal(pl.when(pl.col("low_sbp")).then(2).otherwise(0), pl.col("pressor_grade"))
     component = pl.max_horizontal(hypotension, pl.col("o2_grade"))
     grade = (
-        pl.when(pl.col("fever")).then(pl.max_horizontal(component, pl.lit(1)))
-        .when(pl.col("masked")).then(component)
+        pl.when(pl.col("fever"))
+        .then(pl.max_horizontal(component, pl.lit(1)))
+        .when(pl.col("masked"))
+        .then(component)
         .otherwise(0)
     )
     graded = frame.select("patient_id", "hour", grade.alias("grade"))
-    deaths = data["events"].filter(pl.col("event") == "death").join(t0, on="patient_id").select(
-        "patient_id", _hour("start_time"), pl.lit(5).alias("death_grade")
+    deaths = (
+        data["events"]
+        .filter(pl.col("event") == "death")
+        .join(t0, on="patient_id")
+        .select("patient_id", _hour("start_time"), pl.lit(5).alias("death_grade"))
     )
     return graded.join(deaths, on=["patient_id", "hour"], how="left").select(
         "patient_id", "hour", pl.max_horizontal("grade", pl.col("death_grade").fill_null(0)).alias("grade")

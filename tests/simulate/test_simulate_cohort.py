@@ -11,7 +11,14 @@ from typer.testing import CliRunner
 
 from crsguard.cli.main import app
 from crsguard.io.longformat import TABLES, polars_schema
-from crsguard.model.vocabulary import DRUGS, O2_DEVICES, PRODUCTS, QUANTITIES, ImplausibleValueError, canonical
+from crsguard.model.vocabulary import (
+    DRUGS,
+    O2_DEVICES,
+    PRODUCTS,
+    QUANTITIES,
+    ImplausibleValueError,
+    canonical,
+)
 from crsguard.simulate.cohort import (
     TRUTH_SCHEMA,
     SimulationError,
@@ -123,7 +130,8 @@ def test_existing_dataset_is_not_overwritten_silently(tmp_path: Path) -> None:
 
 def test_cli_writes_dataset(tmp_path: Path) -> None:
     result = runner.invoke(
-        app, ["simulate", "--product", "teclistamab", "--patients", "6", "--days", "8", "--out", str(tmp_path)]
+        app,
+        ["simulate", "--product", "teclistamab", "--patients", "6", "--days", "8", "--out", str(tmp_path)],
     )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -146,7 +154,9 @@ def test_cli_writes_dataset(tmp_path: Path) -> None:
         (["--product", "axi-cel", "--out", "X", "--days", "0"], "days"),
     ],
 )
-def test_cli_invalid_input_exits_2_without_traceback(tmp_path: Path, arguments: list[str], message: str) -> None:
+def test_cli_invalid_input_exits_2_without_traceback(
+    tmp_path: Path, arguments: list[str], message: str
+) -> None:
     arguments = [str(tmp_path / "out") if a == "X" else a for a in arguments]
     result = runner.invoke(app, ["simulate", *arguments])
     assert result.exit_code == 2
@@ -164,8 +174,15 @@ def test_cli_validate_json_reports_published_values_and_sources() -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     metrics = {r["metric"] for r in rows}
-    assert {"crs_any", "crs_grade3plus", "median_onset", "median_duration", "tocilizumab_use", "steroid_use",
-            "icans_any"} <= metrics
+    assert {
+        "crs_any",
+        "crs_grade3plus",
+        "median_onset",
+        "median_duration",
+        "tocilizumab_use",
+        "steroid_use",
+        "icans_any",
+    } <= metrics
     assert all(r["source"].startswith("risk-and-epidemiology.md") for r in rows)
     assert all(r["product"] == "ciltacabtagene_autoleucel" for r in rows)
 

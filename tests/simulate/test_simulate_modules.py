@@ -44,7 +44,7 @@ def test_every_number_carries_a_marker_and_a_source(name: str) -> None:
         return [p for i, child in enumerate(node) for p in walk(child, f"{path}[{i}]")]
 
     data = yaml.safe_load(module_text(name))
-    # schedules (their source is `schedule_source`), baseline labs (`baseline_marker`) and state rungs are structure
+    # schedules (source: `schedule_source`), baseline labs (`baseline_marker`) and state rungs are structure
     structural = (".schedule[", ".labs.baseline.", ".states.")
     unmarked = [p for p in walk(data, name) if not any(s in p for s in structural)]
     assert unmarked == []
@@ -57,8 +57,12 @@ def _broken(name: str, mutate: Any) -> list[str]:
 
 
 def test_structural_check_catches_unknown_state() -> None:
-    problems = _broken("crs", lambda d: d["transitions"].append(
-        {"from": "G4", "to": "G9", "event": "escalate", "timing": "time_to_rung_2", "guard": "after_peak"}))
+    problems = _broken(
+        "crs",
+        lambda d: d["transitions"].append(
+            {"from": "G4", "to": "G9", "event": "escalate", "timing": "time_to_rung_2", "guard": "after_peak"}
+        ),
+    )
     assert any("G9" in p for p in problems)
 
 
@@ -77,8 +81,18 @@ def test_structural_check_catches_missing_source_and_bad_marker() -> None:
 
 
 def test_structural_check_catches_terminal_state_with_exit() -> None:
-    problems = _broken("crs", lambda d: d["transitions"].append(
-        {"from": "DEAD", "to": "G1", "event": "relapse", "timing": "tce_next_dose", "guard": "tce_recurrence"}))
+    problems = _broken(
+        "crs",
+        lambda d: d["transitions"].append(
+            {
+                "from": "DEAD",
+                "to": "G1",
+                "event": "relapse",
+                "timing": "tce_next_dose",
+                "guard": "tce_recurrence",
+            }
+        ),
+    )
     assert any("terminal state DEAD" in p for p in problems)
 
 

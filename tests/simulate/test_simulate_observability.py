@@ -16,13 +16,19 @@ HORIZON_H = 30 * 24
 
 def _compared(data: dict[str, pl.DataFrame]) -> pl.DataFrame:
     graded = hourly_grades(data, HORIZON_H)
-    truth = data["truth"].select("patient_id", pl.col("hours_from_t0").cast(pl.Int64).alias("hour"), "crs_grade")
-    return truth.join(graded, on=["patient_id", "hour"], how="left").with_columns(pl.col("grade").fill_null(0))
+    truth = data["truth"].select(
+        "patient_id", pl.col("hours_from_t0").cast(pl.Int64).alias("hour"), "crs_grade"
+    )
+    return truth.join(graded, on=["patient_id", "hour"], how="left").with_columns(
+        pl.col("grade").fill_null(0)
+    )
 
 
 def test_grader_recovers_patient_maximum_grade_in_95_percent(mix_dataset: dict[str, pl.DataFrame]) -> None:
-    per_patient = _compared(mix_dataset).group_by("patient_id").agg(
-        pl.col("crs_grade").max().alias("truth"), pl.col("grade").max().alias("observed")
+    per_patient = (
+        _compared(mix_dataset)
+        .group_by("patient_id")
+        .agg(pl.col("crs_grade").max().alias("truth"), pl.col("grade").max().alias("observed"))
     )
     agreement = (per_patient["truth"] == per_patient["observed"]).mean()
     assert agreement is not None and agreement >= 0.95
@@ -37,7 +43,9 @@ def test_hourly_grades_agree_except_for_missed_readings(mix_dataset: dict[str, p
     assert compared.filter(pl.col("grade") > pl.col("crs_grade")).height == 0
 
 
-def test_every_charted_value_is_plausible_without_charting_errors(mix_dataset: dict[str, pl.DataFrame]) -> None:
+def test_every_charted_value_is_plausible_without_charting_errors(
+    mix_dataset: dict[str, pl.DataFrame],
+) -> None:
     numeric = mix_dataset["observations"].filter(pl.col("value").is_not_null())
     for quantity, value in numeric.select("quantity", "value").unique().iter_rows():
         check_plausible(quantity, value)
@@ -51,8 +59,10 @@ def test_grade_4_hypotension_uses_two_non_vasopressin_agents(mix_dataset: dict[s
         (pl.col("kind") == "drug_infusion_segment") & (pl.col("agent") != "vasopressin")
     )
     patients = truth["patient_id"].unique()
-    counts = pressors.filter(pl.col("patient_id").is_in(patients.implode())).group_by("patient_id").agg(
-        pl.col("agent").n_unique()
+    counts = (
+        pressors.filter(pl.col("patient_id").is_in(patients.implode()))
+        .group_by("patient_id")
+        .agg(pl.col("agent").n_unique())
     )
     assert (counts["agent"] >= 2).all()
 

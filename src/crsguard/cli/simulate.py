@@ -16,7 +16,13 @@ from rich.table import Table
 from crsguard.io.longformat import FORMATS, FileFormat, LongFormatError
 from crsguard.model.vocabulary import VocabularyError
 from crsguard.simulate.calibration import CalibrationRow, calibration_report
-from crsguard.simulate.cohort import MIX, SimulationError, SimulationSettings, canonical_product, run_simulation
+from crsguard.simulate.cohort import (
+    MIX,
+    SimulationError,
+    SimulationSettings,
+    canonical_product,
+    run_simulation,
+)
 from crsguard.simulate.parameters import product_models
 
 DEFAULT_VALIDATE_PATIENTS = 4000
@@ -58,14 +64,19 @@ def _validate(product: str | None, patients: int, days: int, seed: int, as_json:
     names = list(product_models()) if product is None or product == MIX else [canonical_product(product)]
     rows = calibration_report(names, patients, days, seed)
     if as_json:
-        typer.echo(json.dumps([{**asdict(r), "within": r.within, "acceptance": r.acceptance} for r in rows], indent=2))
+        typer.echo(
+            json.dumps(
+                [{**asdict(r), "within": r.within, "acceptance": r.acceptance} for r in rows], indent=2
+            )
+        )
         return
     _out.print(_report_table(rows, patients))
     misses = [r for r in rows if r.acceptance and not r.within]
     warnings = [r for r in rows if not r.acceptance and not r.within]
     _out.print(
         f"{len(rows)} figures; {len(misses)} acceptance targets ([P]/[L]/[D]) outside tolerance; "
-        f"{len(warnings)} warning targets ([S]/[U]/[A]) outside tolerance. Lee/Penn-graded trial grades are used "
+        f"{len(warnings)} warning targets ([S]/[U]/[A]) outside tolerance. "
+        "Lee/Penn-graded trial grades are used "
         "as latent ASTCT rungs without conversion (assumption; see risk-and-epidemiology.md §4.5, §6 item 1)."
     )
 
@@ -85,14 +96,16 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option(help="Output folder for the dataset.")] = None,
         file_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
         charting_error_rate: Annotated[
-            float, typer.Option(help="Share of numeric values charted wrongly (°F as °C, decimal slip); default 0.")
+            float,
+            typer.Option(help="Share of numeric values charted wrongly (°F as °C, decimal slip); default 0."),
         ] = 0.0,
         policy: Annotated[
             str, typer.Option(help="Management policy: reference, early_tocilizumab or no_tocilizumab.")
         ] = "reference",
         overwrite: Annotated[bool, typer.Option(help="Replace dataset files already in --out.")] = False,
         validate: Annotated[
-            bool, typer.Option("--validate", help="Print the calibration report instead of writing a dataset.")
+            bool,
+            typer.Option("--validate", help="Print the calibration report instead of writing a dataset."),
         ] = False,
         validate_patients: Annotated[
             int, typer.Option(help="Patients per product for --validate.")
@@ -113,7 +126,9 @@ def register(app: typer.Typer) -> None:
             if file_format not in FORMATS:
                 raise _fail(f"--format {file_format!r} is not supported; allowed: {', '.join(FORMATS)}")
             fmt: FileFormat = "parquet" if file_format == "parquet" else "csv"
-            settings = SimulationSettings(product, patients, days, seed, policy, charting_error_rate).validated()
+            settings = SimulationSettings(
+                product, patients, days, seed, policy, charting_error_rate
+            ).validated()
             with Progress(
                 TextColumn("[bold]simulating[/] {task.description}"),
                 BarColumn(),

@@ -1,7 +1,7 @@
 """The plain CSV/Parquet long format of interop.md §8: table schemas as data, and streaming writers.
 
-The schemas (column names, Polars dtypes, required flags and allowed values) are kept here as constants so that
-the writer and a later reader with quarantine use exactly one definition (interop.md §8.2-§8.7).
+The schemas (column names, Polars dtypes, required flags and allowed values) are kept here as constants
+so that the writer and a later reader with quarantine use exactly one definition (interop.md §8.2-§8.7).
 A dataset is a directory with one file per table; writers stream chunks (Parquet row groups, CSV appends) into
 a hidden temporary directory and move the files into place only when every table is complete, so an error
 never leaves a partial dataset behind (COMMON.md: never partial writes).
@@ -46,7 +46,9 @@ class Column:
     allowed: tuple[str, ...] | None = None
 
 
-def _c(name: str, dtype: pl.DataType, required: bool = False, allowed: tuple[str, ...] | None = None) -> Column:
+def _c(
+    name: str, dtype: pl.DataType, required: bool = False, allowed: tuple[str, ...] | None = None
+) -> Column:
     return Column(name, dtype, required, allowed)
 
 
@@ -56,7 +58,13 @@ B = pl.Boolean()
 TS = UTC_TIMESTAMP
 
 OBSERVATION_STATUS = ("final", "amended", "corrected", "preliminary", "entered-in-error")
-INTERVENTION_KINDS = ("drug_dose", "drug_infusion_segment", "product_administration", "oxygen_device", "procedure")
+INTERVENTION_KINDS = (
+    "drug_dose",
+    "drug_infusion_segment",
+    "product_administration",
+    "oxygen_device",
+    "procedure",
+)
 INTERVENTION_STATUS = ("completed", "in-progress", "stopped", "not-done", "entered-in-error")
 EVENT_KINDS = (
     "seizure",
@@ -223,7 +231,8 @@ def conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     if unknown:
         raise LongFormatError(f"{table}: unknown columns {unknown}; allowed: {', '.join(known)}")
     exprs = [
-        (pl.col(c.name) if c.name in frame.columns else pl.lit(None)).cast(c.dtype).alias(c.name) for c in columns
+        (pl.col(c.name) if c.name in frame.columns else pl.lit(None)).cast(c.dtype).alias(c.name)
+        for c in columns
     ]
     out = frame.select(exprs)
     for column in columns:
@@ -236,12 +245,15 @@ def conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:
             if bad.height:
                 values = bad.get_column(column.name).unique().head(5).to_list()
                 raise LongFormatError(
-                    f"{table}.{column.name}: values {values} not allowed; allowed: {', '.join(column.allowed)}"
+                    f"{table}.{column.name}: values {values} not allowed; "
+                    f"allowed: {', '.join(column.allowed)}"
                 )
     return out
 
 
-def dataset_metadata(producer: str, *, time_basis: str = "absolute", date_shift_applied: bool = False) -> dict[str, str]:
+def dataset_metadata(
+    producer: str, *, time_basis: str = "absolute", date_shift_applied: bool = False
+) -> dict[str, str]:
     """Key-value metadata of interop.md §8.1 (Parquet metadata, ``dataset.json`` sidecar for CSV)."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -311,20 +323,26 @@ class DatasetWriter:
         chunk = conform(table, frame) if table in TABLES else frame
         expected = self._schemas.setdefault(table, chunk.schema)
         if chunk.schema != expected:
-            raise LongFormatError(f"{table}: chunk schema {chunk.schema} differs from the first chunk {expected}")
+            raise LongFormatError(
+                f"{table}: chunk schema {chunk.schema} differs from the first chunk {expected}"
+            )
         self._rows[table] = self._rows.get(table, 0) + chunk.height
         path = self._tmp / f"{table}.{self.file_format}"
         if self.file_format == "parquet":
             arrow = chunk.to_arrow()
             writer = self._parquet.get(table)
             if writer is None:
-                schema = arrow.schema.with_metadata({k.encode(): v.encode() for k, v in self.metadata.items()})
+                schema = arrow.schema.with_metadata(
+                    {k.encode(): v.encode() for k, v in self.metadata.items()}
+                )
                 writer = pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=True)
                 self._parquet[table] = writer
             writer.write_table(arrow.replace_schema_metadata(writer.schema.metadata))
         else:
             with path.open("a", encoding="utf-8", newline="") as handle:
-                _csv_ready(chunk).write_csv(handle, include_header=table not in self._csv_started, line_terminator="\n")
+                _csv_ready(chunk).write_csv(
+                    handle, include_header=table not in self._csv_started, line_terminator="\n"
+                )
             self._csv_started.add(table)
 
     @property
@@ -359,7 +377,7 @@ class DatasetWriter:
 
 
 def read_table(path: Path, table: str) -> pl.DataFrame:
-    """Read a table written by :class:`DatasetWriter` back with the exact §8 schema (CSV timestamps parsed)."""
+    """Read a table written by :class:`DatasetWriter` back with the exact §8 schema (CSV times parsed)."""
     if path.suffix == ".parquet":
         return conform(table, pl.read_parquet(path))
     schema = polars_schema(table)
@@ -372,7 +390,9 @@ def read_table(path: Path, table: str) -> pl.DataFrame:
         elif isinstance(dtype, pl.Date):
             exprs.append(column.str.to_date("%Y-%m-%d"))
         elif dtype == pl.Boolean():
-            exprs.append(column.replace_strict({"true": True, "false": False}, default=None, return_dtype=pl.Boolean()))
+            exprs.append(
+                column.replace_strict({"true": True, "false": False}, default=None, return_dtype=pl.Boolean())
+            )
         else:
             exprs.append(column.cast(dtype))
     return conform(table, raw.select([e for e in exprs if e.meta.output_name() in raw.columns]))

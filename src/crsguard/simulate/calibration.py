@@ -1,4 +1,4 @@
-"""Calibration of the reference policy to each product, and the calibration report (risk-and-epidemiology.md §5.9).
+"""Calibration of the reference policy per product and the calibration report (risk-and-epidemiology.md §5.9).
 
 Two jobs:
 
@@ -161,9 +161,9 @@ def _use_rates(
 
 
 def _refine_for_repeated_events(product: ProductModel, probs: PolicyProbabilities) -> PolicyProbabilities:
-    """T-cell engagers can have several CRS events, so per-event probabilities overshoot patient-level figures:
-    scale the use probabilities and shift the q3 log-odds by target/observed on a pilot of full courses
-    (two fixed-point steps)."""
+    """T-cell engagers can have several CRS events, so per-event probabilities overshoot patient-level
+    figures: scale the use probabilities and shift the q3 log-odds by target/observed on a pilot of full
+    courses (two fixed-point steps)."""
     seed = zlib.crc32(product.name.encode())
     for _ in range(2):
         toci, steroid, grade3 = _use_rates(product, probs, seed)

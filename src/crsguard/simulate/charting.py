@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crsguard.model.vocabulary import DRUGS, PRODUCTS, QUANTITIES
-from crsguard.simulate.course import Administration, PatientCourse
+from crsguard.simulate.course import Administration
 from crsguard.simulate.latent import LatentHourly
 from crsguard.simulate.parameters import load_module, value
 from crsguard.simulate.patient import SimulatedPatient
@@ -61,10 +61,28 @@ CHARTED_QUANTITIES: tuple[str, ...] = (
     "platelets",
 )
 Q = {name: index for index, name in enumerate(CHARTED_QUANTITIES)}
-VITALS = ("body_temperature", "heart_rate", "systolic_bp", "diastolic_bp", "mean_arterial_pressure",
-          "respiratory_rate", "spo2", "oxygen_flow_rate", "fio2", "body_weight")
-ICE = ("ice_total", "ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention",
-       "ice_unable", "consciousness_astct")
+VITALS = (
+    "body_temperature",
+    "heart_rate",
+    "systolic_bp",
+    "diastolic_bp",
+    "mean_arterial_pressure",
+    "respiratory_rate",
+    "spo2",
+    "oxygen_flow_rate",
+    "fio2",
+    "body_weight",
+)
+ICE = (
+    "ice_total",
+    "ice_orientation",
+    "ice_naming",
+    "ice_commands",
+    "ice_writing",
+    "ice_attention",
+    "ice_unable",
+    "consciousness_astct",
+)
 ICE_ITEM_MAX = (4, 3, 1, 1, 1)
 SOURCE_OF_QUANTITY = {
     **{q: "ehr-vitals" for q in VITALS},
@@ -73,8 +91,14 @@ SOURCE_OF_QUANTITY = {
 }
 METHODS = ("calculated", "measured", "sedation", "unarousable")
 CODES = ("true", "normal", "awakens_to_voice", "awakens_to_tactile", "unarousable_or_coma")
-LAB_SPECIMEN = {"wbc": "blood", "anc": "blood", "lymphocytes_abs": "blood", "hemoglobin": "blood",
-                "platelets": "blood", "fibrinogen": "plasma"}
+LAB_SPECIMEN = {
+    "wbc": "blood",
+    "anc": "blood",
+    "lymphocytes_abs": "blood",
+    "hemoglobin": "blood",
+    "platelets": "blood",
+    "fibrinogen": "plasma",
+}
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -159,7 +183,9 @@ def _blocks(levels: NDArray[np.int8], minimum: int) -> list[tuple[int, int, int]
     padded = np.concatenate([[-1], levels.astype(np.int64), [-1]])
     edges = np.flatnonzero(padded[1:] != padded[:-1])
     starts, ends = edges[:-1], edges[1:]
-    return [(int(a), int(b), int(levels[a])) for a, b in zip(starts, ends, strict=True) if levels[a] >= minimum]
+    return [
+        (int(a), int(b), int(levels[a])) for a, b in zip(starts, ends, strict=True) if levels[a] >= minimum
+    ]
 
 
 def _choice(rng: np.random.Generator, weights: Mapping[str, float]) -> str:
@@ -168,8 +194,10 @@ def _choice(rng: np.random.Generator, weights: Mapping[str, float]) -> str:
     return names[int(rng.choice(len(names), p=p / p.sum()))]
 
 
-def oxygen_intervals(rng: np.random.Generator, latent: LatentHourly) -> tuple[list[Interval], NDArray[np.int64]]:
-    """Device intervals per constant hypoxia level (§5.7); returns also the interval index per hour (−1 none)."""
+def oxygen_intervals(
+    rng: np.random.Generator, latent: LatentHourly
+) -> tuple[list[Interval], NDArray[np.int64]]:
+    """Device intervals per constant hypoxia level (§5.7), and the interval index per hour (−1 none)."""
     oxygen = load_module("charting")["oxygen"]
     hours = latent.hours
     owner = np.full(hours, -1, dtype=np.int64)
@@ -177,23 +205,46 @@ def oxygen_intervals(rng: np.random.Generator, latent: LatentHourly) -> tuple[li
     for start, end, level in _blocks(latent.hypoxia, 1):
         if level == 1:
             device = "nasal_cannula"
-            flow: float | None = float(rng.integers(int(oxygen["nasal_cannula_flow_l_min"]["min"]),
-                                                    int(oxygen["nasal_cannula_flow_l_min"]["max"]) + 1))
+            flow: float | None = float(
+                rng.integers(
+                    int(oxygen["nasal_cannula_flow_l_min"]["min"]),
+                    int(oxygen["nasal_cannula_flow_l_min"]["max"]) + 1,
+                )
+            )
             fio2: float | None = None
         elif level == 2:
             device = _choice(rng, oxygen["high_flow_devices"]["values"])
-            spec = oxygen["high_flow_nasal_cannula_flow_l_min" if device == "high_flow_nasal_cannula" else "mask_flow_l_min"]
+            spec = oxygen[
+                "high_flow_nasal_cannula_flow_l_min"
+                if device == "high_flow_nasal_cannula"
+                else "mask_flow_l_min"
+            ]
             flow = float(rng.integers(int(spec["min"]), int(spec["max"]) + 1))
             has_fio2 = device in ("high_flow_nasal_cannula", "venturi_mask")
-            fio2 = float(rng.integers(int(oxygen["high_flow_fio2_pct"]["min"]), int(oxygen["high_flow_fio2_pct"]["max"]) + 1)) if has_fio2 else None
+            fio2 = (
+                float(
+                    rng.integers(
+                        int(oxygen["high_flow_fio2_pct"]["min"]), int(oxygen["high_flow_fio2_pct"]["max"]) + 1
+                    )
+                )
+                if has_fio2
+                else None
+            )
         else:
             device = _choice(rng, oxygen["positive_pressure_devices"]["values"])
             flow = None
             spec = oxygen["positive_pressure_fio2_pct"]
             fio2 = float(rng.integers(int(spec["min"]), int(spec["max"]) + 1))
         owner[start:end] = len(intervals)
-        intervals.append(Interval("oxygen_device", device, float(start), None if end >= hours else float(end),
-                                  {"flow": flow, "fio2": fio2}))
+        intervals.append(
+            Interval(
+                "oxygen_device",
+                device,
+                float(start),
+                None if end >= hours else float(end),
+                {"flow": flow, "fio2": fio2},
+            )
+        )
     return intervals, owner
 
 
@@ -209,9 +260,15 @@ def vasopressor_intervals(rng: np.random.Generator, latent: LatentHourly, weight
         rate = float(rng.uniform(low, high))
         for seg_start in range(start, end, step):
             seg_end = min(seg_start + step, end)
-            out.append(Interval("drug_infusion_segment", agent, float(seg_start),
-                                None if seg_end >= hours else float(seg_end),
-                                {"rate": round(rate, 3), "unit": "ug/kg/min", "weight": weight_kg}))
+            out.append(
+                Interval(
+                    "drug_infusion_segment",
+                    agent,
+                    float(seg_start),
+                    None if seg_end >= hours else float(seg_end),
+                    {"rate": round(rate, 3), "unit": "ug/kg/min", "weight": weight_kg},
+                )
+            )
             rate = float(np.clip(rate * rng.uniform(0.75, 1.35), low / 2, high * 2))
 
     start_range = spec["norepinephrine_start_ug_kg_min"]
@@ -224,9 +281,15 @@ def vasopressor_intervals(rng: np.random.Generator, latent: LatentHourly, weight
             low, high = rates[second]
             titrated(second, start + s3, start + e3, float(low), float(high))
         if end - start >= 6 and rng.random() < value(spec["vasopressin_add_probability"]):
-            out.append(Interval("drug_infusion_segment", "vasopressin", float(start + 3),
-                                None if end >= hours else float(end),
-                                {"rate": value(spec["vasopressin_u_min"]), "unit": "U/min", "weight": None}))
+            out.append(
+                Interval(
+                    "drug_infusion_segment",
+                    "vasopressin",
+                    float(start + 3),
+                    None if end >= hours else float(end),
+                    {"rate": value(spec["vasopressin_u_min"]), "unit": "U/min", "weight": None},
+                )
+            )
     return out
 
 
@@ -247,11 +310,18 @@ def _vitals(
     temp = np.where(fever, np.maximum(temp, 38.0), np.minimum(temp, 37.9))
     hypo = latent.hypotension[hours]
     hr_spec = vit["heart_rate_base"]
-    extra = np.where(hypo >= 1, rng.uniform(*hr_spec["hypotension_extra"], n), 0.0)
-    heart = np.round(hr_spec["value"] + hr_spec["per_degree_c"] * np.maximum(temp - 37.0, 0) + extra
-                     + rng.normal(0, hr_spec["noise_sd"], n))
-    normal_sbp = np.maximum(np.round(baseline_sbp + rng.normal(0, value(vit["sbp_noise_sd"]), n)),
-                            vit["sbp_baseline"]["min_normotensive"])
+    low_extra, high_extra = (float(x) for x in hr_spec["hypotension_extra"])
+    extra = np.where(hypo >= 1, rng.uniform(low_extra, high_extra, n), 0.0)
+    heart = np.round(
+        hr_spec["value"]
+        + hr_spec["per_degree_c"] * np.maximum(temp - 37.0, 0)
+        + extra
+        + rng.normal(0, hr_spec["noise_sd"], n)
+    )
+    normal_sbp = np.maximum(
+        np.round(baseline_sbp + rng.normal(0, value(vit["sbp_noise_sd"]), n)),
+        vit["sbp_baseline"]["min_normotensive"],
+    )
     fluid = np.round(rng.uniform(vit["sbp_fluid_responsive"]["min"], vit["sbp_fluid_responsive"]["max"], n))
     pressors = np.round(rng.uniform(vit["sbp_on_vasopressors"]["min"], vit["sbp_on_vasopressors"]["max"], n))
     sbp = np.where(hypo == 0, normal_sbp, np.where(hypo == 1, fluid, pressors))
@@ -259,11 +329,20 @@ def _vitals(
     mean_ap = np.round((sbp + 2 * dbp) / 3)
     hypox = latent.hypoxia[hours]
     rr_spec = vit["respiratory_rate"]
-    resp = np.round(rng.uniform(rr_spec["min"], rr_spec["max"], n)
-                    + np.where(hypox >= 1, rng.uniform(*rr_spec["hypoxia_extra"], n), 0.0))
-    spo2 = np.where(hypox >= 1, rng.integers(vit["spo2_on_oxygen"]["min"], vit["spo2_on_oxygen"]["max"] + 1, n),
-                    rng.integers(vit["spo2_room_air"]["min"], vit["spo2_room_air"]["max"] + 1, n))
-    buffers.add(minute, "body_temperature", temp)
+    resp = np.round(
+        rng.uniform(rr_spec["min"], rr_spec["max"], n)
+        + np.where(
+            hypox >= 1,
+            rng.uniform(float(rr_spec["hypoxia_extra"][0]), float(rr_spec["hypoxia_extra"][1]), n),
+            0.0,
+        )
+    )
+    spo2 = np.where(
+        hypox >= 1,
+        rng.integers(vit["spo2_on_oxygen"]["min"], vit["spo2_on_oxygen"]["max"] + 1, n),
+        rng.integers(vit["spo2_room_air"]["min"], vit["spo2_room_air"]["max"] + 1, n),
+    )
+    buffers.add(minute, "body_temperature", temp.astype(np.float64))
     buffers.add(minute, "heart_rate", heart)
     buffers.add(minute, "systolic_bp", sbp)
     buffers.add(minute, "diastolic_bp", dbp)
@@ -272,8 +351,12 @@ def _vitals(
     buffers.add(minute, "spo2", spo2.astype(np.float64))
     link = owner[hours]
     on_o2 = link >= 0
-    flows = np.array([np.nan if i < 0 or oxygen[i].extra["flow"] is None else oxygen[i].extra["flow"] for i in link])
-    fio2s = np.array([np.nan if i < 0 or oxygen[i].extra["fio2"] is None else oxygen[i].extra["fio2"] for i in link])
+    flows = np.array(
+        [np.nan if i < 0 or oxygen[i].extra["flow"] is None else oxygen[i].extra["flow"] for i in link]
+    )
+    fio2s = np.array(
+        [np.nan if i < 0 or oxygen[i].extra["fio2"] is None else oxygen[i].extra["fio2"] for i in link]
+    )
     has_flow = on_o2 & ~np.isnan(flows) if n else on_o2
     has_fio2 = on_o2 & ~np.isnan(fio2s) if n else on_o2
     buffers.add(minute[has_flow], "oxygen_flow_rate", flows[has_flow], link=link[has_flow])
@@ -302,16 +385,22 @@ def _lab_values(
     for episode in course.episodes:
         u = lab_hours - episode.onset_h
         grade_key = str(min(episode.realised_max, 3))
-        peak = float(labs["crp_peak_median_by_grade"][grade_key]) * math.exp(value(labs["crp_peak_log_sd"]) * rng.standard_normal())
+        peak = float(labs["crp_peak_median_by_grade"][grade_key]) * math.exp(
+            value(labs["crp_peak_log_sd"]) * rng.standard_normal()
+        )
         shape = _bump(u, value(labs["crp_peak_after_onset_h"]))
         if episode.tocilizumab_h:
             since = lab_hours - episode.tocilizumab_h[0] - 24.0
-            shape = shape * np.where(since > 0, np.exp(-since * math.log(2) / value(labs["crp_half_life_h"])), 1.0)
+            shape = shape * np.where(
+                since > 0, np.exp(-since * math.log(2) / value(labs["crp_half_life_h"])), 1.0
+            )
         crp = crp + peak * shape
         multiple = float(labs["ferritin_peak_multiple_by_grade"][grade_key])
         ferritin = ferritin * (1 + (multiple - 1) * _bump(u, value(labs["ferritin_peak_after_onset_h"])))
         if episode.realised_max >= 3:
-            fibrinogen = fibrinogen * (1 - value(labs["fibrinogen_drop_fraction_grade3plus"]) * _bump(u, 96.0))
+            fibrinogen = fibrinogen * (
+                1 - value(labs["fibrinogen_drop_fraction_grade3plus"]) * _bump(u, 96.0)
+            )
             rise = labs["creatinine_rise_multiple_grade3plus"]
             kidney = kidney * (1 + (rng.uniform(rise["min"], rise["max"]) - 1) * _bump(u, 72.0))
         if episode.realised_max >= 2:
@@ -338,7 +427,9 @@ def _lab_values(
     return noisy
 
 
-def _marrow(rng: np.random.Generator, sim: SimulatedPatient, hours: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _marrow(
+    rng: np.random.Generator, sim: SimulatedPatient, hours: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """ANC, lymphocytes and platelet factor: post-lymphodepletion neutropenia lasting a CAR-HEMATOTOX-group
     duration (§5.3 step 5 medians [P], group share [A]); T-cell engagers only a mild dip [A]."""
     labs = load_module("charting")["labs"]
@@ -349,22 +440,44 @@ def _marrow(rng: np.random.Generator, sim: SimulatedPatient, hours: FloatArray) 
         nadir_frac *= 0.8
     platelet = 1 - (1 - nadir_frac) * _bump(hours, 240.0)
     if sim.product.is_tce:
-        return base["anc"] * rng.uniform(0.6, 0.9) * np.ones(n), np.full(n, base["lymphocytes_abs"] * 0.6), platelet
+        return (
+            base["anc"] * rng.uniform(0.6, 0.9) * np.ones(n),
+            np.full(n, base["lymphocytes_abs"] * 0.6),
+            platelet,
+        )
     high = rng.random() < value(labs["ht_high_share"])
     group = "ht_high" if high else "ht_low"
-    days = labs["neutropenia_days_median"][group] * math.exp(labs["neutropenia_log_sd"][group] * rng.standard_normal())
+    days = labs["neutropenia_days_median"][group] * math.exp(
+        labs["neutropenia_log_sd"][group] * rng.standard_normal()
+    )
     nadir = rng.uniform(labs["anc_nadir"]["min"], labs["anc_nadir"]["max"])
     start_h, end_h = 48.0, 48.0 + days * 24.0
     recovery = np.clip((hours - end_h) / (5 * 24.0), 0, 1)
     falling = np.clip(hours / start_h, 0, 1)
-    anc = np.where(hours < start_h, base["anc"] * 0.6 * (1 - falling) + nadir * falling,
-                   np.where(hours < end_h, nadir, 0.5 + (base["anc"] - 0.5) * recovery))
+    anc = np.where(
+        hours < start_h,
+        base["anc"] * 0.6 * (1 - falling) + nadir * falling,
+        np.where(hours < end_h, nadir, 0.5 + (base["anc"] - 0.5) * recovery),
+    )
     lymph = 0.1 + (base["lymphocytes_abs"] - 0.1) * np.clip((hours - 240.0) / (20 * 24.0), 0, 1)
     return anc, lymph, platelet
 
 
-LAB_DECIMALS = {"crp": 1, "ferritin": 0, "ldh": 0, "fibrinogen": 0, "ast": 0, "alt": 0, "bilirubin_total": 1,
-                "creatinine": 2, "wbc": 2, "anc": 2, "lymphocytes_abs": 2, "hemoglobin": 1, "platelets": 0}
+LAB_DECIMALS = {
+    "crp": 1,
+    "ferritin": 0,
+    "ldh": 0,
+    "fibrinogen": 0,
+    "ast": 0,
+    "alt": 0,
+    "bilirubin_total": 1,
+    "creatinine": 2,
+    "wbc": 2,
+    "anc": 2,
+    "lymphocytes_abs": 2,
+    "hemoglobin": 1,
+    "platelets": 0,
+}
 
 
 def _labs(
@@ -390,9 +503,16 @@ def _labs(
         buffers.add(minute, name, np.round(series, LAB_DECIMALS[name]), available_delay_min=delay)
 
 
-def _ice(rng: np.random.Generator, latent: LatentHourly, t0_hour: int, oxygen: list[Interval],
-         owner: NDArray[np.int64], grade4_unarousable: bool, buffers: ObservationColumns) -> None:
-    """ICE every 8 h while at risk, 12 h otherwise, and at every change of the latent ICANS grade (§5.1, §5.7)."""
+def _ice(
+    rng: np.random.Generator,
+    latent: LatentHourly,
+    t0_hour: int,
+    oxygen: list[Interval],
+    owner: NDArray[np.int64],
+    grade4_unarousable: bool,
+    buffers: ObservationColumns,
+) -> None:
+    """ICE every 8 h while at risk, 12 h otherwise, and at every change of the latent ICANS grade (§5.1)."""
     schedule = load_module("charting")["schedule"]
     icans_p = load_module("icans")["parameters"]
     hours = np.arange(latent.hours)
@@ -405,8 +525,10 @@ def _ice(rng: np.random.Generator, latent: LatentHourly, t0_hour: int, oxygen: l
     due = np.where(at_risk, clock % every_risk == 2, clock % every_quiet == 2) | changed
     idx = np.flatnonzero(due)
     level = latent.icans[idx]
-    sedated = np.array([owner[h] >= 0 and oxygen[owner[h]].agent == "invasive_mechanical_ventilation" for h in idx],
-                       dtype=bool)
+    sedated = np.array(
+        [owner[h] >= 0 and oxygen[owner[h]].agent == "invasive_mechanical_ventilation" for h in idx],
+        dtype=bool,
+    )
     unarousable = (level == 4) & grade4_unarousable & ~sedated
     low = np.array([10, 7, 3, 0, 0])[level]
     high = np.array([10, 9, 6, 2, 2])[level]
@@ -429,7 +551,9 @@ def _ice(rng: np.random.Generator, latent: LatentHourly, t0_hour: int, oxygen: l
     methods = np.where(sedated, METHODS.index("sedation"), METHODS.index("unarousable"))
     for method in np.unique(methods[unable]):
         pick = unable & (methods == method)
-        buffers.add(minute[pick], "ice_unable", code=np.full(int(pick.sum()), CODES.index("true")), method=int(method))
+        buffers.add(
+            minute[pick], "ice_unable", code=np.full(int(pick.sum()), CODES.index("true")), method=int(method)
+        )
 
 
 def _ice_items(rng: np.random.Generator, total: int) -> list[int]:
@@ -471,7 +595,9 @@ def chart_patient(
     grade4_unarousable = rng.random() < value(load_module("icans")["parameters"]["unarousable_share_grade4"])
     _ice(rng, latent, t0_hour, oxygen, owner, grade4_unarousable, buffers)
     every = int(value(charting["schedule"]["weight_every_days"])) * 24
-    weight_hours = np.concatenate([[baseline_h], np.arange((6 - t0_hour) % 24, hours, every)]).astype(np.float64)
+    weight_hours = np.concatenate([[baseline_h], np.arange((6 - t0_hour) % 24, hours, every)]).astype(
+        np.float64
+    )
     weights = np.round(sim.baseline.weight_kg + rng.normal(0, 0.8, len(weight_hours)), 1)
     weights[0] = sim.baseline.weight_kg
     minutes = np.round(weight_hours * MINUTES_PER_HOUR).astype(np.int64)
@@ -485,7 +611,7 @@ def chart_patient(
     interventions = _intervention_rows(sim, oxygen, pressors, t0_us, patient_id)
     events = _event_rows(rng, sim, latent, oxygen, t0_us, patient_id)
     truth_hours = np.arange(hours if course.death_h is None else min(course.death_h + 1, hours))
-    truth = {
+    truth: dict[str, np.ndarray] = {
         "hour": truth_hours,
         "crs_grade": latent.crs_grade[truth_hours],
         "icans_grade": latent.icans[truth_hours],
@@ -556,7 +682,9 @@ def _patient_row(sim: SimulatedPatient, t0_us: int, patient_id: str, hours: int)
         "dose_unit": None if first_dose is None else first_dose.dose_unit,
         "monitoring_end": t0_us + hours * 60 * US_PER_MINUTE,
         "site_id": "SIM",
-        "lymphodepletion_start": None if sim.product.is_tce else t0_us - round(ld_days * 24 * 60) * US_PER_MINUTE,
+        "lymphodepletion_start": None
+        if sim.product.is_tce
+        else t0_us - round(ld_days * 24 * 60) * US_PER_MINUTE,
     }
 
 
@@ -593,17 +721,34 @@ def _intervention_rows(
             continue
         add(_administration_row(admin, sim.baseline.weight_kg, t0_us))
     for interval in pressors:
-        add({"kind": "drug_infusion_segment", "agent": interval.agent,
-             "start_time": _iso_offsets(t0_us, interval.start_h), "end_time": _iso_offsets(t0_us, interval.end_h),
-             "rate_value": interval.extra["rate"], "rate_unit": interval.extra["unit"], "route": "iv",
-             "dosing_weight_kg": interval.extra["weight"],
-             "weight_source": None if interval.extra["weight"] is None else "measured",
-             "strength_basis": "base" if interval.agent != "vasopressin" else None, "bolus": False,
-             "status": "completed" if interval.end_h is not None else "in-progress"})
+        add(
+            {
+                "kind": "drug_infusion_segment",
+                "agent": interval.agent,
+                "start_time": _iso_offsets(t0_us, interval.start_h),
+                "end_time": _iso_offsets(t0_us, interval.end_h),
+                "rate_value": interval.extra["rate"],
+                "rate_unit": interval.extra["unit"],
+                "route": "iv",
+                "dosing_weight_kg": interval.extra["weight"],
+                "weight_source": None if interval.extra["weight"] is None else "measured",
+                "strength_basis": "base" if interval.agent != "vasopressin" else None,
+                "bolus": False,
+                "status": "completed" if interval.end_h is not None else "in-progress",
+            }
+        )
     for index, interval in enumerate(oxygen):
-        add({"kind": "oxygen_device", "agent": interval.agent, "source": "ehr-flowsheet",
-             "start_time": _iso_offsets(t0_us, interval.start_h), "end_time": _iso_offsets(t0_us, interval.end_h),
-             "bolus": False, "status": "completed" if interval.end_h is not None else "in-progress"})
+        add(
+            {
+                "kind": "oxygen_device",
+                "agent": interval.agent,
+                "source": "ehr-flowsheet",
+                "start_time": _iso_offsets(t0_us, interval.start_h),
+                "end_time": _iso_offsets(t0_us, interval.end_h),
+                "bolus": False,
+                "status": "completed" if interval.end_h is not None else "in-progress",
+            }
+        )
         rows[-1]["interval_id"] = rows[-1]["record_id"] = oxygen_interval_id(patient_id, index)
     return rows
 
@@ -645,10 +790,18 @@ def _event_rows(
 
     def add(event: str, start_h: float, end_h: float | None, attributes: dict[str, Any] | None) -> None:
         event_id = f"{patient_id}-E{len(rows):03d}"
-        rows.append({"patient_id": patient_id, "event_id": event_id, "event": event,
-                     "start_time": _iso_offsets(t0_us, start_h), "end_time": _iso_offsets(t0_us, end_h),
-                     "attributes": None if attributes is None else json.dumps(attributes, sort_keys=True),
-                     "source": "ehr-events", "record_id": event_id})
+        rows.append(
+            {
+                "patient_id": patient_id,
+                "event_id": event_id,
+                "event": event,
+                "start_time": _iso_offsets(t0_us, start_h),
+                "end_time": _iso_offsets(t0_us, end_h),
+                "attributes": None if attributes is None else json.dumps(attributes, sort_keys=True),
+                "source": "ehr-events",
+                "record_id": event_id,
+            }
+        )
 
     course = sim.course
     rung3 = np.flatnonzero(latent.rung >= 3)
@@ -660,14 +813,34 @@ def _event_rows(
     grade3 = np.flatnonzero(latent.icans == 3)
     if len(grade3) and rng.random() < value(icans_p["seizure_probability_grade3plus"]):
         at = float(grade3[0]) + 0.3
-        add("seizure", at, at + 0.05, {"type": "clinical", "extent": "focal", "duration_min": 3,
-                                       "resolved_rapidly": True, "return_to_baseline": True})
+        add(
+            "seizure",
+            at,
+            at + 0.05,
+            {
+                "type": "clinical",
+                "extent": "focal",
+                "duration_min": 3,
+                "resolved_rapidly": True,
+                "return_to_baseline": True,
+            },
+        )
     grade4 = np.flatnonzero(latent.icans == 4)
     if len(grade4):
         at = float(grade4[0]) + 0.3
         if rng.random() < 0.5:
-            add("seizure", at, at + 0.2, {"type": "clinical", "extent": "generalised", "duration_min": 12,
-                                          "resolved_rapidly": False, "return_to_baseline": True})
+            add(
+                "seizure",
+                at,
+                at + 0.2,
+                {
+                    "type": "clinical",
+                    "extent": "generalised",
+                    "duration_min": 12,
+                    "resolved_rapidly": False,
+                    "return_to_baseline": True,
+                },
+            )
         else:
             add("cerebral_edema", at, None, {"extent": "diffuse", "imaging": "CT"})
     if course.death_h is not None:

@@ -532,7 +532,7 @@ def simulate_icans(
     if rng.random() >= icans_probability(intercept, min(crs_max, 4)):
         return None
     p = params()
-    onset = int(math.ceil(anchor_h + sample_one(product.icans_onset, rng)))
+    onset = math.ceil(anchor_h + sample_one(product.icans_onset, rng))
     if onset >= horizon_h:
         return None
     q2, q3, q4 = icans_ladder(product)

@@ -32,7 +32,8 @@ class SplitLogNormal:
     """T = exp(mu + sigma_l·Z) for Z < 0, exp(mu + sigma_r·Z) otherwise; Z clipped to ±z_clip (§4.4).
 
     ``mu`` is the log of the median in hours; ``low_h``/``high_h`` truncate by resampling (e.g. cilta-cel's
-    12-day maximum, or "no new CRS after day 14" for CD19 CAR-T in lymphoma, risk-and-epidemiology.md §2 item 7).
+    12-day maximum, or "no new CRS after day 14" for CD19 CAR-T in lymphoma, risk-and-epidemiology.md §2
+    item 7).
     """
 
     mu: float
@@ -78,8 +79,8 @@ class SplitLogNormal:
 
 @dataclass(frozen=True)
 class CiltaCelOnsetMixture:
-    """risk-and-epidemiology.md §4.4 special case [A, D]: 11 % Uniform(0.25, 3.0) d, else LogNormal(ln 6.84, 0.326)
-    truncated at 12 d."""
+    """risk-and-epidemiology.md §4.4 special case [A, D]: 11 % Uniform(0.25, 3.0) d, else
+    LogNormal(ln 6.84, 0.326) truncated at 12 d."""
 
     early_share: float = 0.11
     early_low_d: float = 0.25
@@ -104,7 +105,7 @@ class CiltaCelOnsetMixture:
             )
         np.minimum(out, self.truncate_d, out=out)
         out[early] = rng.uniform(self.early_low_d, self.early_high_d, int(early.sum()))
-        return out * HOURS_PER_DAY
+        return np.asarray(out * HOURS_PER_DAY, dtype=np.float64)
 
     def survival(self, hours: float) -> float:
         raise NotImplementedError("the cilta-cel onset mixture is never perturbed by management")
@@ -147,7 +148,7 @@ def fit_split_lognormal(
 
 
 def karmma_onset() -> SplitLogNormal:
-    """KarMMa ide-cel onset special case of risk-and-epidemiology.md §4.4 [A]: m_c 0.8 d, a_c 0.25 d, z_n 2.359."""
+    """KarMMa ide-cel onset, special case of risk-and-epidemiology.md §4.4 [A]: m_c 0.8 d, a_c 0.25 d."""
     z_n = 2.359
     mu = math.log(0.8)
     return SplitLogNormal(

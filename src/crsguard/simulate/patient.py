@@ -30,7 +30,7 @@ from crsguard.simulate.distributions import HOURS_PER_DAY
 from crsguard.simulate.parameters import ProductModel, load_module, value
 
 EASIX_RISK_LOG_ODDS = math.log(1.72)
-"""β = ln(1.72) per doubling of pre-LD EASIX (Korell 2022; risk-and-epidemiology.md §5.3 step 3 [A for use on q3])."""
+"""β = ln(1.72) per doubling of pre-LD EASIX (Korell 2022; risk-and-epidemiology.md §5.3; [A] on q3)."""
 
 LAB_NAMES = (
     "ldh",
