@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crsguard.management.vocabulary import Drug
 
@@ -58,6 +58,12 @@ class DoseCalculation(BaseModel):
     source: str
     evidence: str
     requires_clinician_confirmation: bool = False
+
+    @field_validator("unrounded_mg")
+    @classmethod
+    def _trim_float_noise(cls, value: float | None) -> float | None:
+        """12 × 29.9 is 358.79999…: the unrounded value is shown to 4 decimals, before the 0.1 mg step."""
+        return None if value is None else round(value, 4)
 
 
 def round_half_up(value_mg: float) -> float:
