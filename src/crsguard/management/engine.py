@@ -505,13 +505,21 @@ def _general_findings(state: PatientState, facts: Facts, protocol: Protocol) -> 
                 source="management.md §0.2, §4.10",
             )
         )
-    elif state.age_years < 2 or (state.age_years < 18 and state.crs.grade >= 3):
+    elif state.age_years < 2:
         findings.append(
             SafetyFinding(
-                severity=Severity.INFO,
+                severity=Severity.WARN,
                 code="specialist_review",
-                message="Paediatric patient: engine output is advisory; specialist review"
-                + (" (under 2 years: flagged for specialist review)" if state.age_years < 2 else ""),
+                message="Patient under 2 years: engine output is advisory only; specialist review",
+                source="management.md §11.2",
+            )
+        )
+    if state.on_haemodialysis:
+        findings.append(
+            SafetyFinding(
+                severity=Severity.WARN,
+                code="specialist_review",
+                message="On haemodialysis (severe renal impairment): advisory output; specialist review",
                 source="management.md §11.2",
             )
         )
