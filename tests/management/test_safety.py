@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from crsguard.management import PatientState, ProtocolMismatchError, RecommendationReport, recommend
+from crsguard.management import (
+    PatientState,
+    ProtocolMismatchError,
+    RecommendationReport,
+    order_check,
+    recommend,
+)
+from crsguard.management.vocabulary import Drug
 from tests.management.states import at, crs, dose, state
 
 
@@ -156,3 +163,22 @@ def test_outside_the_risk_window_crs_attribution_is_asked() -> None:
     )
     assert "C0" not in report.active_nodes and "crs.attributed" in report.missing_inputs
     assert "FB" in report.active_nodes  # the fever bundle runs for every fever, in or outside the window
+
+
+def test_order_check_hard_stop_and_deviation() -> None:
+    patient = state(weight_kg=70, crs=crs(2, onset=at(1, 20), oxy_tier=1))
+    over_cap = order_check(patient, Drug.TOCILIZUMAB, 900)
+    assert any(f.severity.value == "refuse" and "hard stop" in f.message for f in over_cap)
+    assert any("differs > 10 %" in f.message for f in order_check(patient, Drug.TOCILIZUMAB, 700))
+    assert not any(f.severity.value == "refuse" for f in order_check(patient, Drug.TOCILIZUMAB, 560))
+    no_crs = order_check(state(), Drug.TOCILIZUMAB, 560)
+    assert any("No active CRS" in f.message for f in no_crs)
+    child = state(age_years=8, weight_kg=22, crs=crs(2, onset=at(1, 20), oxy_tier=1))
+    assert any("0.5 mg/kg or 10 mg" in f.message for f in order_check(child, Drug.DEXAMETHASONE, 12))
+    adult = order_check(patient, Drug.METHYLPREDNISOLONE, 1500)
+    assert {"infuse over at least 30 minutes", "> 1000 mg per dose"} <= {
+        phrase
+        for f in adult
+        for phrase in ("infuse over at least 30 minutes", "> 1000 mg per dose")
+        if phrase in f.message
+    }

@@ -8,6 +8,7 @@ from crsguard.management.engine import (
     ProtocolMismatchError,
     Recommendation,
     RecommendationReport,
+    order_check,
     recommend,
 )
 from crsguard.management.protocol import Protocol, ProtocolError, load_protocol
@@ -23,5 +24,6 @@ __all__ = [
     "RecommendationReport",
     "SafetyFinding",
     "load_protocol",
+    "order_check",
     "recommend",
 ]

@@ -630,3 +630,70 @@ def _findings_from_recommendations(recommendations: list[Recommendation]) -> lis
                 )
             )
     return findings
+
+
+# ------------------------------------------------------------------------------------------ order check
+
+ORDER_DEVIATION_FRACTION = 0.10  # §4.10: an entered dose differing > 10 % from the calculated dose: WARN
+
+
+def order_check(
+    state: PatientState, drug: Drug, dose_mg: float, protocol: str | Path | Protocol = "default"
+) -> list[SafetyFinding]:
+    """Check an entered dose against the §4.10 limits (the order-check path of interop §5.6).
+
+    REFUSE maps to a `critical` card and WARN to `warning` (interop §5.1); the engine cannot stop an order
+    (§11.1).
+    """
+    loaded = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
+    facts = Facts(state, loaded.settings)
+    weight = assess_weight(
+        state, loaded.settings.stale_weight_over_30_days, loaded.settings.weight_change_over_10_percent
+    )
+    findings = list(weight.findings)
+    source = "management.md §4.10"
+
+    def add(severity: Severity, message: str) -> None:
+        findings.append(
+            SafetyFinding(
+                severity=severity, code=f"{drug.value}_order", message=message, source=source, drug=drug.value
+            )
+        )
+
+    adult = state.age_years is not None and state.age_years >= 18
+    per_kg = dose_mg / weight.weight_kg if weight.weight_kg else None
+    if drug is Drug.TOCILIZUMAB:
+        if dose_mg > 800:
+            add(
+                Severity.REFUSE, f"Tocilizumab {dose_mg:g} mg exceeds the 800 mg maximum per dose (hard stop)"
+            )
+        check = tocilizumab_check(facts)
+        for reason in check.refusals:
+            add(Severity.REFUSE, reason)
+        for warning in check.warnings:
+            add(Severity.WARN, warning)
+        if weight.weight_kg is not None:
+            expected = tocilizumab_dose(weight.weight_kg, state.age_years).dose_mg or 0.0
+            if expected and abs(dose_mg - expected) / expected > ORDER_DEVIATION_FRACTION:
+                add(
+                    Severity.WARN,
+                    f"Entered {dose_mg:g} mg differs > 10 % from the calculated {expected:g} mg",
+                )
+    if drug is Drug.DEXAMETHASONE:
+        if adult and dose_mg > 20:
+            add(
+                Severity.WARN,
+                f"Dexamethasone {dose_mg:g} mg > 20 mg per dose unless a high-dose plan exists (§4.2)",
+            )
+        if not adult and (dose_mg > 10 or (per_kg is not None and per_kg > 0.5)):
+            add(Severity.WARN, f"Child dexamethasone {dose_mg:g} mg above 0.5 mg/kg or 10 mg per dose (§4.2)")
+    if drug is Drug.METHYLPREDNISOLONE:
+        if dose_mg >= 500:
+            add(Severity.WARN, "Methylprednisolone ≥ 500 mg: infuse over at least 30 minutes (§4.3)")
+        if adult and dose_mg > 1000:
+            add(Severity.WARN, f"Methylprednisolone {dose_mg:g} mg > 1000 mg per dose (§4.3)")
+        if not adult and (dose_mg > 1000 or (per_kg is not None and per_kg > 30)):
+            add(Severity.WARN, f"Child methylprednisolone {dose_mg:g} mg above 30 mg/kg or 1000 mg (§4.3)")
+    for warning in drug_warnings(drug, dose_mg, 1.0, facts):
+        add(Severity.WARN, warning)
+    return findings
