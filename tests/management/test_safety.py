@@ -182,3 +182,11 @@ def test_order_check_hard_stop_and_deviation() -> None:
         for phrase in ("infuse over at least 30 minutes", "> 1000 mg per dose")
         if phrase in f.message
     }
+
+
+def test_incomplete_grade_is_flagged() -> None:
+    block = crs(2, onset=at(1, 20), oxy_tier=1, lower_bound=True, missing=["o2_device"])
+    report = recommend(state(crs=block))
+    finding = next(f for f in report.findings if f.code == "grade_incomplete")
+    assert "astct2019 grade 2 is a lower bound (missing: o2_device)" in finding.message
+    assert report.grades["astct2019"].lower_bound

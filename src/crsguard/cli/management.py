@@ -153,8 +153,7 @@ def dose_command(
     crcl_ml_min: Annotated[float | None, typer.Option("--crcl-ml-min", help="Creatinine clearance")] = None,
     haemodialysis: Annotated[bool, typer.Option("--haemodialysis", help="On haemodialysis")] = False,
 ) -> None:
-    """Calculate one dose (management.md §4) and print it as JSON: drug, dose_mg, formula, capped,
-    warnings."""
+    """Calculate one dose (management.md §4); print JSON with drug, dose_mg, formula, capped, warnings."""
     name = drug.strip().lower()
     if name in {agent.value for agent in NotDosedAgent}:
         _fail(f"{name}: {NOT_DOSED_MESSAGE}")

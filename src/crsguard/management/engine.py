@@ -104,6 +104,8 @@ class GradeRead(BaseModel):
 
     grade: int | None
     drivers: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+    lower_bound: bool = False
 
 
 class RecommendationReport(BaseModel):
@@ -523,6 +525,18 @@ def _general_findings(state: PatientState, facts: Facts, protocol: Protocol) -> 
                 source="management.md §11.2",
             )
         )
+    for system, read in (("astct2019", state.crs), ("astct2019_icans", state.icans)):
+        if read is not None and (read.lower_bound or read.missing):
+            missing = f" (missing: {', '.join(read.missing)})" if read.missing else ""
+            findings.append(
+                SafetyFinding(
+                    severity=Severity.WARN,
+                    code="grade_incomplete",
+                    message=f"{system} grade {read.grade} is a lower bound{missing}: suggestions may be too "
+                    "low; complete the missing inputs and re-grade",
+                    source="management.md §4.10 (grade inputs incomplete)",
+                )
+            )
     if state.discharge_review and state.resolved_therapy_class is TherapyClass.CAR_T:
         neuro = state.neurological_event_this_course or (state.icans is not None and state.icans.grade >= 1)
         for dates in follow_up_dates(state.infusion_datetime.date(), protocol.settings.jurisdiction, neuro):
@@ -581,10 +595,17 @@ def recommend(state: PatientState, protocol: str | Path | Protocol = "default") 
     ]
     findings += _findings_from_recommendations(recommendations)
     grades = {
-        "astct2019": GradeRead(grade=state.crs.grade, drivers=state.crs.drivers),
+        "astct2019": GradeRead(
+            grade=state.crs.grade,
+            drivers=state.crs.drivers,
+            missing=state.crs.missing,
+            lower_bound=state.crs.lower_bound,
+        ),
         "astct2019_icans": GradeRead(
             grade=state.icans.grade if state.icans else None,
             drivers=state.icans.drivers if state.icans else [],
+            missing=state.icans.missing if state.icans else ["icans"],
+            lower_bound=state.icans.lower_bound if state.icans else False,
         ),
         "iechs2023": GradeRead(grade=state.iechs.grade if state.iechs else None),
     }

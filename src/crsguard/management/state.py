@@ -46,6 +46,8 @@ class CrsState(_Closed):
 
     grade: Grade = Field(description="Current astct2019 grade (0–5), from the grading module")
     drivers: list[str] = Field(default_factory=list, description="Criteria that set the grade")
+    missing: list[str] = Field(default_factory=list, description="Inputs the grading module lacked")
+    lower_bound: bool = Field(False, description="The grading module marked the grade as a lower bound")
     onset: AwareDatetime | None = Field(None, description="t_crs_onset: first CRS fever of the episode (1.5)")
     grade_since: AwareDatetime | None = Field(None, description="When the current grade was first reached")
     status: CrsStatus | None = Field(None, description="crs_status (other-toxicities §7.7)")
@@ -67,6 +69,8 @@ class IcansState(_Closed):
 
     grade: Grade
     drivers: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list, description="Inputs the grading module lacked")
+    lower_bound: bool = Field(False, description="The grading module marked the grade as a lower bound")
     onset: AwareDatetime | None = None
     grade_since: AwareDatetime | None = None
     response: ResponseState | None = None
