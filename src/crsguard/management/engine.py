@@ -287,9 +287,12 @@ class _Draft:
         self.role = min(self.role, role, key=_ROLE_RANK.__getitem__)
 
 
-def _key(action: Action) -> tuple[str, str]:
+def _key(action: Action, protocol: Protocol) -> tuple[str, str]:
+    """Merge key: tocilizumab is one suggestion whatever regimen id a rule names (C2T and NT share counters,
+    §9.3); other drugs merge per regimen; care and reminder texts merge when identical."""
     if action.kind is ActionKind.DRUG:
-        return ("drug", action.regimen or "")
+        regimen = protocol.regimens[action.regimen or ""]
+        return ("drug", regimen.drug.value if regimen.drug is Drug.TOCILIZUMAB else action.regimen or "")
     if action.kind is ActionKind.BUNDLE:
         return ("bundle", action.bundle or "")
     if action.kind is ActionKind.OPTION:
@@ -309,7 +312,7 @@ def collect_drafts(
                 trace.unknown(f"rule {rule.id} action '{action.text[:40]}…'", missing)
             if result is not True:
                 continue
-            key = _key(action)
+            key = _key(action, protocol)
             if key in drafts:
                 drafts[key].merge(action, rule, role)
             else:
