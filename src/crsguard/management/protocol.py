@@ -345,8 +345,7 @@ class Rule(_Closed):
 
     @property
     def needs_confirmation(self) -> bool:
-        """[R] rules (and a bare [P] local proposal is not enough to flag): 'requires clinician
-        confirmation'."""
+        """Rules tagged [R] carry 'requires clinician confirmation' (spec README); [P] proposals do not."""
         return "R" in re.findall(r"\b(S2|S|R|P)\b", self.evidence)
 
 
