@@ -24,7 +24,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from crsguard import __version__
-from crsguard.model.vocabulary import O2_DEVICES, QuarantineReason
+from crsguard.model.vocabulary import QuarantineReason
 
 SCHEMA_VERSION = "1.0"
 """interop.md document / exchange-schema version (§8.1 ``schema_version``)."""
@@ -195,8 +195,6 @@ QUARANTINE_EXTRA_COLUMNS: tuple[Column, ...] = (
 
 INPUT_TABLES = ("patients", "observations", "interventions", "events")
 """The four input tables of a dataset (interop.md §8.1)."""
-
-OXYGEN_DEVICE_AGENTS = tuple(O2_DEVICES)
 
 
 class LongFormatError(ValueError):

@@ -19,7 +19,6 @@ from crsguard.simulate.distributions import HOURS_PER_DAY, SplitLogNormal, Waiti
 from crsguard.simulate.parameters import ProductModel, load_module, value
 
 PATTERNS = ("hypotension_only", "hypoxia_only", "both")
-MAX_TOCILIZUMAB_DOSES_KEY = "tocilizumab_max_doses"
 
 
 @dataclass
@@ -146,7 +145,6 @@ class _Params:
         self.defervescence = from_spec(fever["defervescence_after_anticytokine"])
         self.recurrence_p = value(fever["recurrence_probability"])
         self.recurrence_window = value(fever["recurrence_window_h"])
-        self.mgmt = mgmt
         trig = mgmt["triggers"]
         self.toci_delay = (
             float(trig["tocilizumab_delay_h"]["min"]),
@@ -154,7 +152,7 @@ class _Params:
         )
         self.toci_grade1_h = value(trig["tocilizumab_grade1_hours"])
         self.toci_repeat_h = value(trig["tocilizumab_repeat_after_h"])
-        self.toci_max = int(value(trig[MAX_TOCILIZUMAB_DOSES_KEY]))
+        self.toci_max = int(value(trig["tocilizumab_max_doses"]))
         eff = mgmt["effects"]
         self.early_hr = value(eff["early_tocilizumab_escalation_hr"])
         self.early_duration = value(eff["early_tocilizumab_duration_factor"])
@@ -176,8 +174,6 @@ class _Params:
         self.icans_q2 = {"car_t": value(ip["q2_car_t"]), "tce": value(ip["q2_tce"])}
         self.icans_q4 = value(ip["q4_given_3"])
         self.icans_step = from_spec(icans["distributions"]["icans_rung_step"])
-        mix = load_module("charting")["oxygen"]
-        self.mix = mix
 
 
 _PARAMS: _Params | None = None

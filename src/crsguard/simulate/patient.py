@@ -32,21 +32,6 @@ from crsguard.simulate.parameters import ProductModel, load_module, value
 EASIX_RISK_LOG_ODDS = math.log(1.72)
 """β = ln(1.72) per doubling of pre-LD EASIX (Korell 2022; risk-and-epidemiology.md §5.3; [A] on q3)."""
 
-LAB_NAMES = (
-    "ldh",
-    "crp",
-    "ferritin",
-    "platelets",
-    "anc",
-    "lymphocytes_abs",
-    "hemoglobin",
-    "creatinine",
-    "ast",
-    "alt",
-    "bilirubin_total",
-    "fibrinogen",
-)
-
 
 @dataclass(frozen=True)
 class Baseline:
