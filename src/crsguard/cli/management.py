@@ -92,8 +92,8 @@ def _weight_date_warnings(weight_date: str | None) -> list[str]:
         _fail(f"--weight-date: {weight_date} lies in the future")
     if age_days > WEIGHT_REFUSE_AFTER_DAYS:
         _fail(
-            f"--weight-date: weight recorded {age_days} days ago (> 30 days); record a measured weight "
-            "(§4.10)"
+            f"--weight-date: weight recorded {age_days} days "
+            "ago (> 30 days); record a measured weight (§4.10)"
         )
     if age_days > WEIGHT_WARN_AFTER_DAYS:
         return [f"Weight recorded {age_days} days ago (> 7 days): confirm a measured weight (§4.10)"]

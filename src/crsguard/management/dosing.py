@@ -83,8 +83,8 @@ def require_weight(weight_kg: float | None) -> float:
     if not WEIGHT_MIN_KG <= weight_kg <= WEIGHT_MAX_KG:
         raise DoseInputError(
             "weight_kg",
-            f"{_fmt(weight_kg)} kg is implausible (allowed 0.5–350 kg); record a measured weight (§0.2, "
-            "§4.10)",
+            f"{_fmt(weight_kg)} kg is implausible (allowed "
+            "0.5–350 kg); record a measured weight (§0.2, §4.10)",
         )
     return weight_kg
 
@@ -106,8 +106,8 @@ def _weight_age_warnings(weight_kg: float, age_years: float | None) -> list[str]
         return ["Adult weighing < 30 kg: confirm weight and unit (possible pound/kilogram error) (§4.10)"]
     if age_years is not None and age_years < 12 and weight_kg > 100:
         return [
-            "Child under 12 weighing > 100 kg: confirm weight and unit (possible pound/kilogram error) "
-            "(§4.10)"
+            "Child under 12 weighing > 100 kg: confirm weight "
+            "and unit (possible pound/kilogram error) (§4.10)"
         ]
     return []
 
@@ -124,8 +124,7 @@ TOCI_LABELLED_MIN_AGE_YEARS = 2.0  # §4.1.1
 
 
 def tocilizumab_dose(weight_kg: float | None, age_years: float | None = None) -> DoseCalculation:
-    """Tocilizumab for CRS: 12 mg/kg below 30 kg, else 8 mg/kg capped at 800 mg (management.md
-    §4.1.1–4.1.2)."""
+    """Tocilizumab for CRS: 12 mg/kg below 30 kg, else 8 mg/kg, maximum 800 mg (§4.1.1–4.1.2)."""
     weight = require_weight(weight_kg)
     light = weight < TOCI_BAND_KG
     per_kg = TOCI_LIGHT_MG_PER_KG if light else TOCI_STANDARD_MG_PER_KG
@@ -139,8 +138,8 @@ def tocilizumab_dose(weight_kg: float | None, age_years: float | None = None) ->
     warnings = _weight_age_warnings(weight, age_years)
     if TOCI_CONFIRM_BAND_KG[0] <= weight <= TOCI_CONFIRM_BAND_KG[1]:
         warnings.append(
-            "Weight 28.0–32.0 kg: confirm a measured weight; the dose band changes at 30 kg, so a lighter "
-            "child "
+            "Weight 28.0–32.0 kg: confirm a measured weight; "
+            "the dose band changes at 30 kg, so a lighter child "
             "receives the larger absolute dose by design of the label bands (§4.1.1)"
         )
     if age_years is not None and age_years < TOCI_LABELLED_MIN_AGE_YEARS:
@@ -162,8 +161,8 @@ def tocilizumab_dose(weight_kg: float | None, age_years: float | None = None) ->
         interval_h=8.0,
         administration=[
             "IV infusion over 60 minutes; not an IV push; the subcutaneous formulation is not used for CRS",
-            f"Dilute in a {bag_ml} mL bag of 0.9 % (or 0.45 %) sodium chloride, removing an equal volume "
-            "first; "
+            f"Dilute in a {bag_ml} mL bag of 0.9 % (or 0.45 %) "
+            "sodium chloride, removing an equal volume first; "
             f"drug volume {_fmt(round_half_up(dose / TOCI_CONCENTRATION_MG_PER_ML))} mL at 20 mg/mL",
             "Biosimilar: confirm that the product's label includes CRS before substituting (§4.1.2)",
         ],
@@ -337,8 +336,8 @@ def methylprednisolone_dose(
             dose_mg=first,
             unrounded_mg=2 * weight,
             formula=(
-                f"first dose 2 mg/kg × {_fmt(weight)} kg = {_fmt(first)} mg, then 0.5 mg/kg × {_fmt(weight)} "
-                "kg "
+                f"first dose 2 mg/kg × {_fmt(weight)} kg = "
+                f"{_fmt(first)} mg, then 0.5 mg/kg × {_fmt(weight)} kg "
                 f"= {_fmt(then)} mg every 6 h (2 mg/kg/day)"
             ),
             inputs={"weight_kg": weight, "age_years": age_years},
@@ -395,8 +394,7 @@ def methylprednisolone_dose(
 
 
 class AnakinraRegimen(StrEnum):
-    """Anakinra regimens of management.md §4.4 (off-label); a child (< 18 y or age unknown) always gets
-    `child`."""
+    """Anakinra regimens of management.md §4.4 (off-label); a child (< 18 y or no age) gets `child`."""
 
     WEIGHT_BASED = "weight_based"  # adult 8–10 mg/kg/day divided every 8 h
     FIXED_200_Q8H = "fixed_200_q8h"  # adult 200 mg IV/SC every 8 h
@@ -412,8 +410,7 @@ def anakinra_dose(
     age_years: float | None,
     regimen: AnakinraRegimen = AnakinraRegimen.WEIGHT_BASED,
 ) -> DoseCalculation:
-    """Anakinra (management.md §4.4). Adults: a range the prescriber picks from; children 2 mg/kg every 6
-    h."""
+    """Anakinra (management.md §4.4): adults a range the prescriber picks from; children 2 mg/kg q6h."""
     warnings = [*_age_warnings(age_years), ANAKINRA_OFF_LABEL]
     if not is_adult(age_years) or regimen is AnakinraRegimen.CHILD:
         weight = require_weight(weight_kg)
@@ -426,8 +423,8 @@ def anakinra_dose(
             dose_mg=dose,
             unrounded_mg=unrounded,
             formula=(
-                f"2 mg/kg × {_fmt(weight)} kg = {_fmt(round_half_up(unrounded))} mg (maximum 100 mg per "
-                "dose, "
+                f"2 mg/kg × {_fmt(weight)} kg = {_fmt(round_half_up(unrounded))} "
+                "mg (maximum 100 mg per dose, "
                 "400 mg per 24 h)" + ("; capped to 100 mg" if capped else "")
             ),
             inputs={"weight_kg": weight, "age_years": age_years},
@@ -487,8 +484,8 @@ def anakinra_dose(
         formula=(
             f"8–10 mg/kg/day × {_fmt(weight)} kg = "
             f"{_fmt(round_half_up(daily[0]))}–{_fmt(round_half_up(daily[1]))} "
-            f"mg/day, divided every 8 h = {_fmt(per_dose[0])}–{_fmt(per_dose[1])} mg per dose; prescriber "
-            "picks"
+            f"mg/day, divided every 8 h = {_fmt(per_dose[0])}–{_fmt(per_dose[1])} "
+            "mg per dose; prescriber picks"
         ),
         inputs={"weight_kg": weight, "age_years": age_years},
         route="IV",
@@ -650,8 +647,7 @@ def levetiracetam_dose(
 
 
 def acetaminophen_dose(weight_kg: float | None, age_years: float | None) -> DoseCalculation:
-    """Paracetamol/acetaminophen (management.md §3.1, §4.9): adult 650–1000 mg; child or adult < 50 kg 15
-    mg/kg."""
+    """Paracetamol (management.md §3.1, §4.9): adult 650–1000 mg; child or adult < 50 kg 15 mg/kg."""
     warnings = _age_warnings(age_years)
     adult = is_adult(age_years)
     if adult and weight_kg is not None and weight_kg >= 50:

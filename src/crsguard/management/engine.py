@@ -212,8 +212,7 @@ def active_nodes(protocol: Protocol, facts: Facts, trace: _Trace) -> list[str]:
 
 
 def fired_rules(protocol: Protocol, nodes: list[str], facts: Facts, trace: _Trace) -> list[tuple[Rule, Role]]:
-    """Rules at the reached nodes whose product filter and conditions hold, with the role they are shown
-    in."""
+    """Rules at the reached nodes whose product filter and conditions hold, with their display role."""
     in_scope = facts.state.product is not Product.OTHER
     fired: list[tuple[Rule, Role]] = []
     for node_id in nodes:
@@ -496,8 +495,7 @@ def _general_findings(state: PatientState, facts: Facts, protocol: Protocol) -> 
                 severity=Severity.WARN,
                 code="no_product_rules",
                 message="No product-specific rule set exists for this product: generic information only; "
-                "consult "
-                "the treating team / institutional protocol",
+                "consult the treating team / institutional protocol",
                 source="management.md §0.1, §4.10",
             )
         )

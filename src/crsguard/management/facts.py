@@ -225,8 +225,7 @@ class Facts:
         return ABSENT if icans.grade == 0 and icans.onset is None else _missing("icans.response")
 
     def _refractory(self, started_hours: float | None, response: ResponseState | None, field: str) -> Fact:
-        """§1.5: refractory = regimen fully started and (worsening, or not improving ≥ 24 h after the
-        start)."""
+        """§1.5: regimen fully started and (worsening, or not improving ≥ 24 h after the start)."""
         if started_hours is None:
             return _bool(False)
         if response is None:
@@ -278,8 +277,7 @@ class Facts:
         return self._refractory(self._hours_since_first(steroids), icans.response, "icans.response")
 
     def fact_icans_refractory_on_high_dose(self) -> Fact:
-        """Refractory on methylprednisolone ≥ 500 mg or dexamethasone ≥ 20 mg since ICANS onset (§5.2
-        ICANS-R)."""
+        """Refractory on methylprednisolone ≥ 500 mg or dexamethasone ≥ 20 mg since ICANS onset (§5.2)."""
         icans = self.state.icans
         if icans is None or self._icans_since() is None:
             return _missing("icans.onset")
@@ -333,8 +331,7 @@ class Facts:
     # ------------------------------------------------------------------------------------ fever bundle
 
     def fact_fb1_trigger(self) -> Fact:
-        """§8.1: a fever, or deterioration when fever may be hidden (fever_masked, premedication,
-        prophylaxis)."""
+        """§8.1: a fever, or deterioration when fever may be hidden (masked, premedication, prophylaxis)."""
         fever = self.get("fever")
         if fever.value is True:
             return fever
@@ -345,8 +342,7 @@ class Facts:
         return fever if not fever.known else _bool(False)
 
     def fever_run_min(self) -> float:
-        """§8.1 item 5 [P]: longest run of consecutive readings all ≥ 38.0 °C, first to last reading,
-        minutes."""
+        """§8.1 item 5 [P]: longest run of consecutive readings ≥ 38.0 °C, first to last, in minutes."""
         readings = sorted(self.state.body_temperature, key=lambda reading: reading.time)
         longest = 0.0
         run_start: datetime | None = None

@@ -244,8 +244,7 @@ def _place(layout: _Layout, pairs: list[tuple[str, str]]) -> None:
 
 
 def _pull_layer(layout: _Layout, layer: list[str], neighbours: dict[str, list[str]]) -> None:
-    """Move a layer's boxes towards their neighbours' centres, keeping order and spacing (two passes,
-    averaged)."""
+    """Move a layer's boxes towards their neighbours, keeping order and spacing (two passes, averaged)."""
     boxes = [layout.boxes[box_id] for box_id in layer]
     desired = []
     for box in boxes:
@@ -374,9 +373,8 @@ def _back_edges_svg(layout: _Layout) -> str:
     parts = [
         f'<rect x="{x:.1f}" y="{y:.1f}" width="{layout.width - 2 * MARGIN:.1f}" height="{height:.1f}" rx="4" '
         'fill="#f8fafc" stroke="#94a3b8" stroke-dasharray="5 4"/>',
-        f'<text x="{x + 10:.1f}" y="{y + 17:.1f}" class="label">Return transitions (drawn as a list to keep '
-        "the "
-        "flow readable):</text>",
+        f'<text x="{x + 10:.1f}" y="{y + 17:.1f}" class="label">'
+        "Return transitions (drawn as a list to keep the flow readable):</text>",
     ]
     parts += [
         f'<text x="{x + 16:.1f}" y="{y + 33 + 14 * index:.1f}" class="edge">{html.escape(line)}</text>'
@@ -391,8 +389,8 @@ def to_svg(protocol: Protocol) -> str:
     layout = layout_protocol(protocol)
     title = html.escape(f"{protocol.title} — protocol '{protocol.id}' ({protocol.version})")
     legend = (
-        "Solid arrows: evaluated by the engine on each snapshot; dashed: temporal transitions drawn for the "
-        "reader. "
+        "Solid arrows: evaluated by the engine on each snapshot; "
+        "dashed: temporal transitions drawn for the reader. "
         "Decision support — not an order."
     )
     parts = [
@@ -426,8 +424,7 @@ def to_svg(protocol: Protocol) -> str:
 
 
 def to_html(protocol: Protocol) -> str:
-    """A self-contained page (no JavaScript): the SVG, the node/rule table, the edge guards and the Mermaid
-    text."""
+    """A self-contained page (no JavaScript): the SVG, node/rule table, edge guards and Mermaid text."""
     esc = html.escape
     rule_rows = "\n".join(
         f"<tr><td>{esc(rule.node)}</td><td>{esc(rule.id)}</td><td>{esc(rule.title)}</td><td>{rule.role.value}</td>"

@@ -49,8 +49,8 @@ def follow_up_dates(
         no_driving_until = infusion_date + timedelta(days=driving_days)
         text = (
             f"Suggested for the treating team to confirm ({rule_set}): stay within proximity of the treating "
-            f"facility until the end of {proximity_until.isoformat()}; no driving or hazardous activities "
-            "until "
+            f"facility until the end of {proximity_until.isoformat()}; "
+            "no driving or hazardous activities until "
             f"the end of {no_driving_until.isoformat()}"
         )
         if neurological_event:

@@ -377,8 +377,7 @@ class Node(_Closed):
 
 
 class Edge(_Closed):
-    """A transition of management.md §9.3; `guard` in the condition language, or display-only when
-    temporal."""
+    """A transition of management.md §9.3; `guard` in the condition language; temporal edges display only."""
 
     id: str = Field(pattern=r"^E\d+[a-z]?$")
     source: str
@@ -400,8 +399,7 @@ class SeizureProphylaxisPolicy(StrEnum):
 
 
 class StepUpSchedule(_Closed):
-    """A bispecific's step-up schedule from its label (management.md §7.4); the last dose is the treatment
-    dose."""
+    """A bispecific's label step-up schedule (management.md §7.4); the last dose is the treatment dose."""
 
     unit: Literal["mg", "mg_per_kg"]
     doses: list[float] = Field(min_length=2)

@@ -129,8 +129,8 @@ def assess_weight(state: PatientState, stale_policy: str, change_policy: str) ->
             _finding(
                 Severity.WARN,
                 "weight_age_inconsistent",
-                "Adult weighing < 30 kg: confirm weight and unit (possible pound/kilogram error); the 12 "
-                "mg/kg "
+                "Adult weighing < 30 kg: confirm weight and unit "
+                "(possible pound/kilogram error); the 12 mg/kg "
                 "tocilizumab band applies",
                 "management.md §4.10",
             )
@@ -164,8 +164,7 @@ def _fmt_time(moment: datetime) -> str:
 
 
 def tocilizumab_check(facts: Facts) -> TociCheck:
-    """management.md §4.1.4 on the recorded doses plus the suggested one (window and interval sides as
-    §0.2)."""
+    """management.md §4.1.4 on the recorded doses plus the suggested one (window sides as §0.2)."""
     state, limits = facts.state, facts.settings.tocilizumab
     now = state.evaluated_at
     check = TociCheck()
@@ -182,15 +181,15 @@ def tocilizumab_check(facts: Facts) -> TociCheck:
     if times and (now - times[-1]) < timedelta(hours=limits.min_interval_h):
         gap_h = (now - times[-1]).total_seconds() / 3600
         check.refusals.append(
-            f"Minimum interval {limits.min_interval_h:g} h: {gap_h:.1f} h since the last dose; next eligible "
-            "at "
+            f"Minimum interval {limits.min_interval_h:g} h: "
+            f"{gap_h:.1f} h since the last dose; next eligible at "
             f"{_fmt_time(times[-1] + timedelta(hours=limits.min_interval_h))}"
         )
     if len(in_24h) >= limits.max_per_24h:
         oldest = in_24h[limits.max_per_24h - 1]
         check.refusals.append(
-            f"{len(in_24h)} doses already in the last 24 h (maximum {limits.max_per_24h}); next eligible "
-            "when the "
+            f"{len(in_24h)} doses already in the last 24 h (maximum "
+            f"{limits.max_per_24h}); next eligible when the "
             f"dose of {_fmt_time(oldest)} is 24 h old"
         )
     if course is not None and course >= limits.max_per_course:
@@ -232,8 +231,8 @@ def _count_warnings(
     bispecific = state.resolved_therapy_class is TherapyClass.TCE
     if bispecific and limits.warn_episode_dose is not None and episode == limits.warn_episode_dose - 1:
         check.warnings.append(
-            f"Bispecific: dose {limits.warn_episode_dose} in this CRS episode; limits not harmonised; check "
-            "the "
+            f"Bispecific: dose {limits.warn_episode_dose} in this "
+            "CRS episode; limits not harmonised; check the "
             "product label (A12)"
         )
     if bispecific and limits.warn_42d_dose is not None:
@@ -252,8 +251,8 @@ def _clinical_warnings(check: TociCheck, episode: int | None, facts: Facts) -> N
     ]
     if hepatic:
         check.warnings.append(
-            f"{'/'.join(hepatic)} > 5 × ULN: hepatotoxicity risk; benefit usually outweighs risk in severe "
-            "CRS; "
+            f"{'/'.join(hepatic)} > 5 × ULN: hepatotoxicity risk; "
+            "benefit usually outweighs risk in severe CRS; "
             "document (§4.1.4 [P])"
         )
     if state.flags.infection_suspected:
@@ -356,8 +355,8 @@ def corticosteroid_findings(
             _finding(
                 Severity.WARN,
                 "concurrent_corticosteroids",
-                f"Two systemic corticosteroids active in the last 24 h ({', '.join(drugs)}): likely "
-                "duplication",
+                "Two systemic corticosteroids active in the last "
+                f"24 h ({', '.join(drugs)}): likely duplication",
                 "management.md §3.3, §4.2",
             )
         )
@@ -369,8 +368,8 @@ def corticosteroid_findings(
             _finding(
                 Severity.WARN,
                 "corticosteroid_duplicate",
-                f"Corticosteroid in the last 24 h = {given_equiv:g} mg dexamethasone equivalent, more than "
-                "twice the "
+                f"Corticosteroid in the last 24 h = {given_equiv:g} "
+                "mg dexamethasone equivalent, more than twice the "
                 f"{implied_dex_equiv_24h:g} mg the firing rules imply: possible duplicate orders",
                 "management.md §3.3, §4.8",
             )

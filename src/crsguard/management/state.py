@@ -41,8 +41,7 @@ class WeightSource(StrEnum):
 
 
 class CrsState(_Closed):
-    """Current CRS picture read from the `astct2019` grading module and the timeline (management.md §1.1,
-    §1.5)."""
+    """Current CRS picture from the `astct2019` grading module and the timeline (§1.1, §1.5)."""
 
     grade: Grade = Field(description="Current astct2019 grade (0–5), from the grading module")
     drivers: list[str] = Field(default_factory=list, description="Criteria that set the grade")
@@ -116,8 +115,7 @@ class Flags(_Closed):
 
 
 class Labs(_Closed):
-    """Laboratory values in the canonical units of management.md §0.2 (lowest value in the window for
-    counts)."""
+    """Laboratory values in the canonical units of §0.2 (counts: lowest value in the window)."""
 
     anc: float | None = Field(None, ge=0, description="10⁹/L")
     platelets: float | None = Field(None, ge=0, description="10⁹/L")

@@ -120,8 +120,7 @@ class CrsStatus(StrEnum):
 
 
 class DosePurpose(StrEnum):
-    """Why a recorded dose was given: treatment doses set the clocks of 1.5; all doses count in limits
-    (A13)."""
+    """Why a dose was given: treatment doses set the clocks of 1.5; all doses count in limits (A13)."""
 
     TREATMENT = "treatment"
     PROPHYLAXIS = "prophylaxis"
