@@ -190,3 +190,17 @@ def test_incomplete_grade_is_flagged() -> None:
     finding = next(f for f in report.findings if f.code == "grade_incomplete")
     assert "astct2019 grade 2 is a lower bound (missing: o2_device)" in finding.message
     assert report.grades["astct2019"].lower_bound
+
+
+def test_de_escalation_suggests_an_editable_taper() -> None:
+    report = recommend(
+        state(
+            evaluated_at=at(4, 10),
+            crs=crs(1, onset=at(1, 20), response="improving"),
+            doses_given=[dose("tocilizumab", 560, 2, 0), dose("dexamethasone", 10, 4, 4)],
+        )
+    )
+    assert "D1" in report.active_nodes
+    texts = " ".join(text for rec in report.recommendations for text in rec.texts)
+    assert "No further tocilizumab" in texts and "step to every 12 h, then every 24 h" in texts
+    assert not any(rec.drug == "tocilizumab" for rec in report.recommendations)
