@@ -40,7 +40,7 @@ from crsguard.simulate.patient import simulate_patient
 MIX = "mix"
 TRUTH_TABLE = "truth"
 CHARTING_ERRORS_TABLE = "charting_errors"
-DEFAULT_CHUNK_PATIENTS = 250
+DEFAULT_CHUNK_PATIENTS = 100
 US_PER_HOUR = 60 * US_PER_MINUTE
 
 TRUTH_SCHEMA = pl.Schema(
@@ -182,6 +182,7 @@ def observations_frame(chunk: _Chunk) -> pl.DataFrame:
             "method_i": np.concatenate([p["method"] for p in parts]),
             "link": np.concatenate([p["link"] for p in parts]),
             "delay": np.concatenate([p["available_delay_min"] for p in parts]),
+            "row": np.concatenate([np.arange(c) for c in counts]),
         }
     )
     quantity_names = dict(enumerate(CHARTED_QUANTITIES))
@@ -191,9 +192,7 @@ def observations_frame(chunk: _Chunk) -> pl.DataFrame:
         i: LAB_SPECIMEN.get(q, "serum") if sources[i] == "lis" else None for i, q in quantity_names.items()
     }
     time = pl.col("time_us").cast(pl.Datetime("us", "UTC"))
-    return frame.with_columns(
-        pl.int_range(pl.len()).over("patient_id").alias("row"),
-    ).select(
+    return frame.select(
         pl.col("patient_id"),
         time.alias("time"),
         pl.col("q").replace_strict(quantity_names, return_dtype=pl.String()).alias("quantity"),
