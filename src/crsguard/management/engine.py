@@ -125,6 +125,7 @@ class RecommendationReport(BaseModel):
     findings: list[SafetyFinding]
     missing_inputs: list[str]
     not_evaluated: list[str]
+    inputs: PatientState = Field(description="The state evaluated (§11.1: outputs carry their inputs)")
 
 
 # ------------------------------------------------------------------------------------------ conditions
@@ -624,6 +625,7 @@ def recommend(state: PatientState, protocol: str | Path | Protocol = "default") 
         findings=findings,
         missing_inputs=sorted(trace.missing),
         not_evaluated=trace.not_evaluated,
+        inputs=state,
     )
 
 
