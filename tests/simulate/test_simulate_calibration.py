@@ -52,10 +52,11 @@ def test_no_new_crs_after_day_14_for_cd19_car_t_in_lymphoma(product: str) -> Non
     assert max(onsets) <= 14 * 24
 
 
-def test_policy_probabilities_are_deterministic_and_bounded() -> None:
+def test_policy_probabilities_are_bounded_and_severity_ordered() -> None:
     for product in product_models():
         probs = policy_probabilities(product)
         for p in (
+            probs.tocilizumab_grade3,
             probs.tocilizumab_high,
             probs.tocilizumab_low,
             probs.steroid_grade3,
@@ -65,3 +66,5 @@ def test_policy_probabilities_are_deterministic_and_bounded() -> None:
             assert 0.0 <= p <= 1.0
         assert math.isfinite(probs.icans_intercept)
         assert probs.duration_scale > 0
+        if probs.tocilizumab_high > 0:  # the sickest are treated first (severity-ordered allocation)
+            assert probs.tocilizumab_grade3 == 1.0

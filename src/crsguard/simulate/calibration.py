@@ -110,36 +110,62 @@ def policy_probabilities(product_name: str) -> PolicyProbabilities:
     b2, b3 = params().icans_log_odds
     shift = b2 * (top >= 2) + b3 * (top >= 3)
     icans_intercept = _bisect(lambda a: float(_sigmoid(a + shift).mean()), product.icans_any.value)
-    g_toci_high = float((top >= 2).mean())
-    g_toci_low = float(((top == 1) & (duration_h > params().toci_grade1_h)).mean())
-    toci = product.tocilizumab_use
-    toci_high, toci_low = (
-        (1.0, 0.0) if toci is None else tuple(_allocate(toci.value, [g_toci_high, g_toci_low]))
-    )
+    toci_groups = [
+        float((top >= 3).mean()),
+        float((top == 2).mean()),
+        float(((top == 1) & (duration_h > params().toci_grade1_h)).mean()),
+    ]
     q2_icans = icans_ladder(product)[0]
-    g3 = float((top >= 3).mean())
-    g2 = float((top == 2).mean())
-    g_icans = float(((top < 3) * _sigmoid(icans_intercept + shift) * q2_icans).mean())
+    icans_share = float(((top < 3) * _sigmoid(icans_intercept + shift) * q2_icans).mean())
+    allocation = _Allocation(toci_groups, [toci_groups[0], icans_share, toci_groups[1]])
+    toci = product.tocilizumab_use
     steroid = product.steroid_use
-    if steroid is None:
-        s3, s2, s_icans = 1.0, 0.0, 1.0
-    elif steroid.scope == "crs":
-        s3, s2 = _allocate(steroid.value, [g3, g2])
-        s_icans = 1.0
-    else:
-        s3, s_icans, s2 = _allocate(steroid.value, [g3, g_icans, g2])
     probs = PolicyProbabilities(
         q3_intercept=q3_intercept,
         log2_easix_median=median,
-        tocilizumab_high=float(toci_high),
-        tocilizumab_low=float(toci_low),
-        steroid_grade3=s3,
-        steroid_grade2=s2,
-        steroid_icans=s_icans,
+        tocilizumab_grade3=1.0,
+        tocilizumab_high=1.0,
+        tocilizumab_low=0.0,
+        steroid_grade3=1.0,
+        steroid_grade2=0.0,
+        steroid_icans=1.0,
         icans_intercept=icans_intercept,
         duration_scale=duration_scale,
     )
-    return _refine_for_repeated_events(product, probs) if product.is_tce else probs
+    probs = allocation.apply(
+        probs, toci, None if toci is None else toci.value, steroid, None if steroid is None else steroid.value
+    )
+    return _refine_for_repeated_events(product, probs, allocation) if product.is_tce else probs
+
+
+@dataclass(frozen=True)
+class _Allocation:
+    """Pilot shares of the trigger groups, in order of severity (tocilizumab: rung ≥ 3, rung 2, long rung 1;
+    corticosteroids: CRS rung ≥ 3, ICANS ≥ 2, CRS rung 2)."""
+
+    tocilizumab_groups: list[float]
+    steroid_groups: list[float]
+
+    def apply(
+        self,
+        probs: PolicyProbabilities,
+        toci: Figure | None,
+        toci_target: float | None,
+        steroid: Figure | None,
+        steroid_target: float | None,
+    ) -> PolicyProbabilities:
+        if toci is not None and toci_target is not None:
+            t3, t2, t1 = _allocate(toci_target, self.tocilizumab_groups)
+            probs = replace(probs, tocilizumab_grade3=t3, tocilizumab_high=t2, tocilizumab_low=t1)
+        if steroid is not None and steroid_target is not None:
+            g3, g_icans, g2 = self.steroid_groups
+            if steroid.scope == "crs":
+                s3, s2 = _allocate(steroid_target, [g3, g2])
+                probs = replace(probs, steroid_grade3=s3, steroid_grade2=s2, steroid_icans=1.0)
+            else:
+                s3, s_icans, s2 = _allocate(steroid_target, [g3, g_icans, g2])
+                probs = replace(probs, steroid_grade3=s3, steroid_grade2=s2, steroid_icans=s_icans)
+        return probs
 
 
 def _use_rates(
@@ -160,24 +186,23 @@ def _use_rates(
     return toci, steroid, grade3
 
 
-def _refine_for_repeated_events(product: ProductModel, probs: PolicyProbabilities) -> PolicyProbabilities:
+def _refine_for_repeated_events(
+    product: ProductModel, probs: PolicyProbabilities, allocation: _Allocation
+) -> PolicyProbabilities:
     """T-cell engagers can have several CRS events, so per-event probabilities overshoot patient-level
-    figures: scale the use probabilities and shift the q3 log-odds by target/observed on a pilot of full
-    courses (two fixed-point steps)."""
+    figures: rescale the allocation targets and shift the q3 log-odds by target/observed on a pilot of
+    full courses (two fixed-point steps), keeping the severity order of the allocation."""
     seed = zlib.crc32(product.name.encode())
+    toci, steroid = product.tocilizumab_use, product.steroid_use
+    toci_target = None if toci is None else toci.value
+    steroid_target = None if steroid is None else steroid.value
     for _ in range(2):
-        toci, steroid, grade3 = _use_rates(product, probs, seed)
-        toci_scale = _scale(product.tocilizumab_use, toci)
-        steroid_scale = _scale(product.steroid_use, steroid)
+        toci_seen, steroid_seen, grade3 = _use_rates(product, probs, seed)
+        toci_target = None if toci_target is None else toci_target * _scale(toci, toci_seen)
+        steroid_target = None if steroid_target is None else steroid_target * _scale(steroid, steroid_seen)
         grade3_shift = math.log(product.crs_grade3plus.value / grade3) if grade3 > 0 else 0.0
-        probs = replace(
-            probs,
-            q3_intercept=probs.q3_intercept + grade3_shift,
-            tocilizumab_high=min(1.0, probs.tocilizumab_high * toci_scale),
-            tocilizumab_low=min(1.0, probs.tocilizumab_low * toci_scale),
-            steroid_grade3=min(1.0, probs.steroid_grade3 * steroid_scale),
-            steroid_grade2=min(1.0, probs.steroid_grade2 * steroid_scale),
-        )
+        probs = replace(probs, q3_intercept=probs.q3_intercept + grade3_shift)
+        probs = allocation.apply(probs, toci, toci_target, steroid, steroid_target)
     return probs
 
 

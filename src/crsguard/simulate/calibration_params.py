@@ -12,10 +12,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PolicyProbabilities:
-    """Calibrated constants of one product (all [D] from the module files and a pilot cohort)."""
+    """Calibrated constants of one product (all [D] from the module files and a pilot cohort).
+
+    Tocilizumab: ``tocilizumab_grade3`` for episodes reaching rung ≥ 3, ``tocilizumab_high`` for rung 2,
+    ``tocilizumab_low`` for rung-1 episodes lasting > 24 h; filled in that order of severity, so that the
+    sickest patients are treated first when the published use is below the share reaching grade 2.
+    """
 
     q3_intercept: float
     log2_easix_median: float
+    tocilizumab_grade3: float
     tocilizumab_high: float
     tocilizumab_low: float
     steroid_grade3: float

@@ -316,10 +316,13 @@ def play_episode(
     reach_dists = p.tce_reach if product.is_tce else p.car_t_reach
     reach = list(plan.reach)
     resolve_rel = plan.resolve_rel
-    u_hi, u_lo = rng.random(), rng.random()
-    reference_gives = (plan.planned_max >= 2 and u_hi < probs.tocilizumab_high) or (
-        plan.planned_max == 1 and resolve_rel > p.toci_grade1_h and u_lo < probs.tocilizumab_low
-    )
+    u = rng.random()
+    if plan.planned_max >= 3:
+        reference_gives = u < probs.tocilizumab_grade3
+    elif plan.planned_max == 2:
+        reference_gives = u < probs.tocilizumab_high
+    else:
+        reference_gives = resolve_rel > p.toci_grade1_h and u < probs.tocilizumab_low
     toci_rel: float | None = None
     if policy_.tocilizumab_withheld:
         if reference_gives:
