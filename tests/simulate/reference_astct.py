@@ -172,3 +172,54 @@ def hourly_grades(data: dict[str, pl.DataFrame], horizon: int) -> pl.DataFrame:
     return graded.join(deaths, on=["patient_id", "hour"], how="left").select(
         "patient_id", "hour", pl.max_horizontal("grade", pl.col("death_grade").fill_null(0)).alias("grade")
     )
+
+
+def patient_max_icans(data: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """(patient_id, icans) maximum ASTCT ICANS grade from ICE, consciousness and events (other-toxicities.md
+    §1.3-§1.4): ICE 7-9 → 1, 3-6 → 2, 0-2 → 3; unarousable → 4; voice → 2, tactile → 3; a rapidly resolving
+    seizure → 3, a seizure > 5 min → 4; diffuse oedema → 4."""
+    obs = data["observations"]
+    ice = obs.filter(pl.col("quantity") == "ice_total").select(
+        "patient_id",
+        pl.when(pl.col("value") <= 2)
+        .then(3)
+        .when(pl.col("value") <= 6)
+        .then(2)
+        .when(pl.col("value") <= 9)
+        .then(1)
+        .otherwise(0)
+        .alias("g"),
+    )
+    loc = obs.filter(pl.col("quantity") == "consciousness_astct").select(
+        "patient_id",
+        pl.col("value_code")
+        .replace_strict(
+            {
+                "normal": 0,
+                "awakens_spontaneously": 0,
+                "awakens_to_voice": 2,
+                "awakens_to_tactile": 3,
+                "unarousable_or_coma": 4,
+            },
+            return_dtype=pl.Int32(),
+        )
+        .alias("g"),
+    )
+    unable = obs.filter((pl.col("quantity") == "ice_unable") & (pl.col("method") == "unarousable")).select(
+        "patient_id", pl.lit(4).alias("g")
+    )
+    events = (
+        data["events"]
+        .filter(pl.col("event").is_in(["seizure", "cerebral_edema"]))
+        .select(
+            "patient_id",
+            pl.when(pl.col("attributes").str.contains('"diffuse"'))
+            .then(4)
+            .when(pl.col("attributes").str.contains('"resolved_rapidly": false'))
+            .then(4)
+            .otherwise(3)
+            .alias("g"),
+        )
+    )
+    parts = [frame.with_columns(pl.col("g").cast(pl.Int32)) for frame in (ice, loc, unable, events)]
+    return pl.concat(parts).group_by("patient_id").agg(pl.col("g").max().alias("icans"))

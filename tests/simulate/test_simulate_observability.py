@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from crsguard.model.vocabulary import check_plausible
-from tests.simulate.reference_astct import hourly_grades
+from tests.simulate.reference_astct import hourly_grades, patient_max_icans
 
 HORIZON_H = 30 * 24
 
@@ -76,3 +76,14 @@ def test_vasopressor_rates_are_in_canonical_units_with_weight(mix_dataset: dict[
     assert set(others["rate_unit"].to_list()) == {"ug/kg/min"}
     assert others["dosing_weight_kg"].null_count() == 0
     assert (others["rate_value"] > 0).all()
+
+
+def test_icans_grade_is_observable_from_ice_consciousness_and_events(
+    mix_dataset: dict[str, pl.DataFrame],
+) -> None:
+    observed = patient_max_icans(mix_dataset)
+    truth = mix_dataset["truth"].group_by("patient_id").agg(pl.col("icans_grade").max().alias("truth"))
+    compared = truth.join(observed, on="patient_id", how="left").with_columns(pl.col("icans").fill_null(0))
+    agreement = (compared["truth"] == compared["icans"]).mean()
+    assert agreement is not None and agreement >= 0.95
+    assert compared.filter(pl.col("truth") >= 1).height > 0
