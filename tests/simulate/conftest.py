@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 
-from crsguard.io.longformat import read_table
 from crsguard.simulate.cohort import SimulationSettings, run_simulation
-
-TABLES = ("patients", "observations", "interventions", "events")
-
-
-def load_dataset(folder: Path, suffix: str = "parquet") -> dict[str, pl.DataFrame]:
-    data = {t: read_table(folder / f"{t}.{suffix}", t) for t in TABLES}
-    data["truth"] = (
-        pl.read_parquet(folder / "truth.parquet")
-        if suffix == "parquet"
-        else pl.read_csv(folder / "truth.csv")
-    )
-    return data
+from tests.simulate.datasets import load_dataset
 
 
 @pytest.fixture(scope="session")

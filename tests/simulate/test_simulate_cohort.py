@@ -25,7 +25,7 @@ from crsguard.simulate.cohort import (
     SimulationSettings,
     run_simulation,
 )
-from tests.simulate.conftest import load_dataset
+from tests.simulate.datasets import load_dataset
 
 runner = CliRunner()
 
