@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from crsguard.grading import toxicity_inputs as tox_inputs
 from crsguard.model.errors import InputError
 from crsguard.model.snapshot import (
     O2_DEVICE_SYNONYMS,
@@ -64,14 +65,14 @@ VASOPRESSOR_COLUMNS: tuple[str, ...] = (
     *(sustained_column(NE_EQ_DERIVED, u) for u in DOSE_UNITS),
 )
 
-_SCALAR_FIELDS = tuple(f for f in Snapshot.model_fields if f != "vasopressors")
+_SCALAR_FIELDS = tuple(f for f in Snapshot.model_fields if f != "vasopressors" and f not in tox_inputs.NOT_COLUMNS)
 
 
 def _dtype(field: str) -> pl.DataType:
     annotation = str(Snapshot.model_fields[field].annotation)
     if "bool" in annotation:
         return pl.Boolean()
-    if "O2Device" in annotation:
+    if "O2Device" in annotation or field in tox_inputs.ENUMS:
         return pl.String()
     if "int" in annotation:
         return pl.Int64()
@@ -82,12 +83,14 @@ def _dtype(field: str) -> pl.DataType:
 SCHEMA: dict[str, pl.DataType] = {
     **{f: _dtype(f) for f in _SCALAR_FIELDS},
     **{c: pl.Float64() for c in VASOPRESSOR_COLUMNS},
+    **tox_inputs.EXTRA_COLUMNS,
 }
 
 #: Column -> the input field a user knows it by (for `missing`).
 INPUT_FIELD: dict[str, str] = {
     **{f: f for f in _SCALAR_FIELDS},
     **{c: "vasopressors" for c in VASOPRESSOR_COLUMNS},
+    **tox_inputs.EXTRA_INPUT_FIELD,
 }
 
 #: Inputs reported as missing only when the input they qualify is present (a flow means nothing without a device).
@@ -104,6 +107,7 @@ LOWER_ONLY_DEFAULTS: dict[str, Any] = {
     "hypoxia_attributable_other_cause": False,
     "hypotension_fluid_responsive": False,
     "death_from_crs": False,
+    **tox_inputs.LOWER_ONLY_DEFAULTS,
 }
 
 DEFAULTED: dict[str, Any] = {
@@ -114,6 +118,7 @@ DEFAULTED: dict[str, Any] = {
     },
     "o2_device": O2Device.none.value,
     **dict.fromkeys(VASOPRESSOR_COLUMNS, 0.0),
+    **tox_inputs.ENUM_DEFAULTS,
 }
 
 
@@ -143,6 +148,8 @@ def snapshot_row(snapshot: Snapshot) -> dict[str, Any]:
     row: dict[str, Any] = {f: getattr(snapshot, f) for f in _SCALAR_FIELDS}
     if row["o2_device"] is not None:
         row["o2_device"] = row["o2_device"].value
+    row |= {f: row[f].value for f in tox_inputs.ENUMS if row[f] is not None}
+    row |= tox_inputs.extra_row(snapshot)
     if snapshot.vasopressors is None:
         return row | dict.fromkeys(VASOPRESSOR_COLUMNS)
     row |= dict.fromkeys(VASOPRESSOR_COLUMNS, 0.0)
@@ -191,6 +198,7 @@ def _problems(frame: pl.DataFrame) -> list[str]:
         high = 720.0 if column.endswith("_hours") else None
         bad = pl.col(column) < 0 if high is None else (pl.col(column) < 0) | (pl.col(column) > high)
         checks.append((column, bad, "must be >= 0" + (f" and <= {high}" if high else "")))
+    checks.extend(tox_inputs.frame_checks())
     converted = ((pl.col("temperature_f") - 32.0) * 5.0 / 9.0).round(2)
     checks.append(
         (
@@ -244,6 +252,8 @@ def prepare(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
         raise InputError(problems)
     frame = frame.with_columns(casts)
     problems = _problems(frame)
+    for total in tox_inputs.frame_totals():
+        frame = frame.with_columns(total)
     if problems:
         raise InputError(problems)
     fio2 = pl.col("fio2")

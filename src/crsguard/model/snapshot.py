@@ -11,10 +11,13 @@ The schema is closed: an unknown key is an error that names the key and lists th
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from crsguard.model import toxicity as tox
 
 
 class O2Device(StrEnum):
@@ -154,6 +157,175 @@ class Snapshot(_Closed):
     life_threatening: bool | None = None
     death_from_crs: bool | None = None
 
+    # other-toxicities.md §7.1 Context
+    patient_id: str | None = None
+    date_of_birth: date | None = None
+    baseline_developmental_delay: bool | None = None
+    therapy_class: tox.TherapyClass | None = None
+    product_target: tox.ProductTarget | None = None
+    infusion_datetime: datetime | None = None
+    lymphodepletion_start_datetime: datetime | None = None
+    assessment_datetime: datetime | None = None
+    study_day: int | None = Field(default=None, ge=-400, le=4000)
+    progression_datetime: datetime | None = None
+    next_therapy_datetime: datetime | None = None
+    death_datetime: datetime | None = None
+    last_followup_datetime: datetime | None = None
+    # §7.2 ICE / CARTOX-10 (items are computed into totals: crsguard.model.toxicity.reconcile_scores)
+    ice_status: tox.IceStatus | None = None
+    ice_orientation: int | None = Field(default=None, ge=0, le=4)
+    ice_orient_year: int | None = Field(default=None, ge=0, le=1)
+    ice_orient_month: int | None = Field(default=None, ge=0, le=1)
+    ice_orient_city: int | None = Field(default=None, ge=0, le=1)
+    ice_orient_hospital: int | None = Field(default=None, ge=0, le=1)
+    ice_naming: int | None = Field(default=None, ge=0, le=3)
+    ice_commands: int | None = Field(default=None, ge=0, le=1)
+    ice_writing: int | None = Field(default=None, ge=0, le=1)
+    ice_attention: int | None = Field(default=None, ge=0, le=1)
+    ice_total: int | None = Field(default=None, ge=0, le=10)
+    ice_total_other_cause: bool | None = None
+    ice_baseline_total: int | None = Field(default=None, ge=0, le=10)
+    awake_global_aphasia: bool | None = None
+    cartox_orient_head_of_state: int | None = Field(default=None, ge=0, le=1)
+    cartox_total: int | None = Field(default=None, ge=0, le=10)
+    cartox_total_other_cause: bool | None = None
+    # §7.3 CAPD
+    capd_status: tox.CapdStatus | None = None
+    capd_item1: tox.CapdResponse | None = None
+    capd_item2: tox.CapdResponse | None = None
+    capd_item3: tox.CapdResponse | None = None
+    capd_item4: tox.CapdResponse | None = None
+    capd_item5: tox.CapdResponse | None = None
+    capd_item6: tox.CapdResponse | None = None
+    capd_item7: tox.CapdResponse | None = None
+    capd_item8: tox.CapdResponse | None = None
+    capd_total: int | None = Field(default=None, ge=0, le=32)
+    capd_total_other_cause: bool | None = None
+    capd_baseline_total: int | None = Field(default=None, ge=0, le=32)
+    sedation_scale: tox.SedationScale | None = None
+    sedation_score: int | None = Field(default=None, ge=-5, le=4)
+    neuromuscular_blockade: bool | None = None
+    # §7.4 Consciousness, seizure, motor, ICP
+    loc: tox.Loc | None = None
+    loc_other_cause: bool | None = None
+    sedating_drug_active: bool | None = None
+    clinical_seizure: bool | None = None
+    clinical_seizure_other_cause: bool | None = None
+    seizure_type: tox.SeizureType | None = None
+    seizure_duration_max_min: float | None = Field(default=None, ge=0, le=1440)
+    clinical_seizure_resolved_rapidly: bool | None = None
+    eeg_nonconvulsive_seizure: bool | None = None
+    eeg_nonconvulsive_seizure_other_cause: bool | None = None
+    eeg_seizure_resolved_with_intervention: bool | None = None
+    eeg_seizure_responded_to_benzodiazepine: bool | None = None
+    seizures_repetitive_no_return_to_baseline: bool | None = None
+    status_epilepticus: tox.StatusEpilepticus | None = None
+    seizure_history_prior: bool | None = None
+    deep_focal_motor_weakness: tox.MotorWeakness | None = None
+    deep_focal_motor_weakness_other_cause: bool | None = None
+    new_motor_weakness: bool | None = None
+    new_motor_weakness_other_cause: bool | None = None
+    imaging_oedema: tox.ImagingOedema | None = None
+    imaging_oedema_other_cause: bool | None = None
+    intracranial_haemorrhage: bool | None = None
+    posturing: tox.Posturing | None = None
+    posturing_other_cause: bool | None = None
+    cn6_palsy: bool | None = None
+    cn6_palsy_other_cause: bool | None = None
+    papilloedema: bool | None = None
+    papilloedema_other_cause: bool | None = None
+    papilloedema_frisen_stage: int | None = Field(default=None, ge=0, le=5)
+    csf_opening_pressure_mmHg: float | None = Field(default=None, ge=0, le=100)
+    csf_opening_pressure_uln_mmHg: float | None = Field(default=None, gt=0, le=100)
+    cushing_triad: bool | None = None
+    cushing_triad_other_cause: bool | None = None
+    tremor_severity: tox.Severity | None = None
+    myoclonus_severity: tox.Severity | None = None
+    death_due_to_icans: bool | None = None
+    death_due_to_cres: bool | None = None
+    death_due_to_iec_hs: bool | None = None
+    # §7.5 CTCAE clinical-severity entries, one item per term
+    ctcae_term_assessments: list[tox.CtcaeTermAssessment] | None = Field(default=None, max_length=60)
+    # §7.6 Laboratory and vital signs (canonical units of interop.md §1.1; {"value", "unit"} converted)
+    alt: float | None = Field(default=None, **tox.plausible("alt"))
+    alt_uln: float | None = Field(default=None, gt=0, le=30000)
+    alt_baseline: float | None = Field(default=None, **tox.plausible("alt"))
+    ast: float | None = Field(default=None, **tox.plausible("ast"))
+    ast_uln: float | None = Field(default=None, gt=0, le=30000)
+    ast_baseline: float | None = Field(default=None, **tox.plausible("ast"))
+    bilirubin_total: float | None = Field(default=None, **tox.plausible("bilirubin_total"))
+    bilirubin_total_uln: float | None = Field(default=None, gt=0, le=100)
+    bilirubin_total_baseline: float | None = Field(default=None, **tox.plausible("bilirubin_total"))
+    bilirubin_direct: float | None = Field(default=None, ge=0, le=100)
+    bilirubin_direct_uln: float | None = Field(default=None, gt=0, le=100)
+    creatinine: float | None = Field(default=None, **tox.plausible("creatinine"))
+    creatinine_uln: float | None = Field(default=None, **tox.plausible("creatinine"))
+    creatinine_baseline: float | None = Field(default=None, **tox.plausible("creatinine"))
+    anc: float | None = Field(default=None, **tox.plausible("anc"))
+    anc_lln: float | None = Field(default=None, gt=0, le=500)
+    anc_series: list[tox.AncPoint] | None = Field(default=None, max_length=2000)
+    platelets: float | None = Field(default=None, **tox.plausible("platelets"))
+    platelets_lln: float | None = Field(default=None, gt=0, le=3000)
+    hemoglobin: float | None = Field(default=None, **tox.plausible("hemoglobin"))
+    hemoglobin_lln: float | None = Field(default=None, **tox.plausible("hemoglobin"))
+    rbc_transfusion_indicated: bool | None = None
+    wbc: float | None = Field(default=None, **tox.plausible("wbc"))
+    wbc_lln: float | None = Field(default=None, gt=0, le=1000)
+    alc: float | None = Field(default=None, **tox.plausible("lymphocytes_abs"))
+    alc_lln: float | None = Field(default=None, gt=0, le=1000)
+    fibrinogen: float | None = Field(default=None, **tox.plausible("fibrinogen"))
+    fibrinogen_lln: float | None = Field(default=None, gt=0, le=2000)
+    fibrinogen_baseline: float | None = Field(default=None, **tox.plausible("fibrinogen"))
+    inr: float | None = Field(default=None, **tox.plausible("inr"))
+    inr_baseline: float | None = Field(default=None, **tox.plausible("inr"))
+    on_anticoagulation: bool | None = None
+    aptt: float | None = Field(default=None, **tox.plausible("aptt"))
+    aptt_uln: float | None = Field(default=None, **tox.plausible("aptt"))
+    clinically_significant_bleeding: bool | None = None
+    ferritin: float | None = Field(default=None, **tox.plausible("ferritin"))
+    ferritin_uln: float | None = Field(default=None, gt=0, le=500000)
+    ferritin_at_infusion: float | None = Field(default=None, **tox.plausible("ferritin"))
+    ferritin_rapidly_rising: bool | None = None
+    ldh: float | None = Field(default=None, **tox.plausible("ldh"))
+    ldh_uln: float | None = Field(default=None, gt=0, le=50000)
+    triglycerides_fasting: float | None = Field(default=None, **tox.plausible("triglycerides"))
+    temperature_above_40_duration_h: float | None = Field(default=None, ge=0, le=720)
+    spo2_rest: float | None = Field(default=None, **tox.plausible("spo2"))
+    spo2_exertion: float | None = Field(default=None, **tox.plausible("spo2"))
+    pao2_mmHg: float | None = Field(default=None, ge=10, le=700)
+    heart_rate: float | None = Field(default=None, **tox.plausible("heart_rate"))
+    sinus_rhythm: bool | None = None
+    lvef_percent: float | None = Field(default=None, ge=0, le=100)
+    lvef_baseline_percent: float | None = Field(default=None, ge=0, le=100)
+    g_csf_given: bool | None = None
+    # §7.7 IEC-HS
+    crs_status: tox.CrsStatus | None = None
+    crs_resolution_datetime: datetime | None = None
+    new_or_worsening_cytopenia: bool | None = None
+    haemophagocytosis_tissue: tox.HaemophagocytosisTissue | None = None
+    new_splenomegaly: bool | None = None
+    iec_hs_directed_therapy: list[tox.IecHsTherapy] | None = Field(default=None, max_length=7)
+    fibrinogen_replacement_given: bool | None = None
+    iec_hs_hospitalisation: tox.IecHsHospitalisation | None = None
+    vasopressor_for_iec_hs: bool | None = None
+    ppv_or_mechanical_ventilation_for_iec_hs: bool | None = None
+    rrt_for_iec_hs: bool | None = None
+    iec_hs_clinician_confirmed: bool | None = None
+    # §5.3 rule 9: clinician confirms a single late ICAHT value as non-transient
+    icaht_late_non_transient: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scores_from_items(cls, data: Any) -> Any:
+        """ICE, CARTOX-10 and CAPD totals from their items (other-toxicities.md §1.2, §1.5.1, §2.1)."""
+        return tox.reconcile_scores(dict(data)) if isinstance(data, dict) else data
+
+    @field_validator(*tox.LAB_QUANTITY, mode="before")
+    @classmethod
+    def _lab_units(cls, value: Any, info: ValidationInfo) -> Any:
+        """A lab value with its unit is converted once, with the interop factors (other-toxicities.md §0.6)."""
+        return tox.lab_to_canonical(str(info.field_name), value)
+
     @field_validator("o2_device", mode="before")
     @classmethod
     def _device_synonyms(cls, value: Any) -> Any:
@@ -198,6 +370,7 @@ def consistency_problems(values: dict[str, Any]) -> list[str]:
         problems.append(
             f"organ_toxicity_max_grade {organ} must be >= creatinine_grade {creatinine} (crs-grading.md §2.5)"
         )
+    problems.extend(tox.consistency_problems(values))
     if values.get("death_from_crs") is True and values.get("crs_attributed") is False:
         problems.append(
             "death_from_crs is true but crs_attributed is false: a death caused by CRS requires the findings to be "

@@ -1,0 +1,313 @@
+"""The grading-frame columns of the non-CRS toxicities (other-toxicities.md §7), added to `crsguard.grading.inputs`.
+
+What lives here: which snapshot fields are not frame columns (context, times, lists), the columns that lists and
+series flatten into (ICAHT day counts, one column set per CTCAE term assessment, IEC-HS therapy), the defaults of
+the new inputs (same three classes as `inputs`), and the frame-level checks and totals that mirror the snapshot's
+validators (ICE/CAPD items → totals), so a frame of millions is checked like one snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing
+from enum import StrEnum
+from typing import Any
+
+import polars as pl
+
+from crsguard.grading import icaht_series
+from crsguard.model import toxicity as tox
+from crsguard.model.snapshot import Snapshot
+
+#: Snapshot fields that are not grading columns: identity and times (used to derive `study_day` and the ICAHT
+#: counts) and the lists that flatten into the columns below.
+NOT_COLUMNS = frozenset(
+    {
+        "patient_id",
+        "date_of_birth",
+        "infusion_datetime",
+        "lymphodepletion_start_datetime",
+        "assessment_datetime",
+        "progression_datetime",
+        "next_therapy_datetime",
+        "death_datetime",
+        "last_followup_datetime",
+        "crs_resolution_datetime",
+        "anc_series",
+        "ctcae_term_assessments",
+        "iec_hs_directed_therapy",
+    }
+)
+
+
+def _enum_of(field: str) -> type[StrEnum] | None:
+    for arg in typing.get_args(Snapshot.model_fields[field].annotation):
+        if isinstance(arg, type) and issubclass(arg, StrEnum):
+            return arg
+    return None
+
+
+#: Enum fields of §7 → their enum (`o2_device` keeps its own handling in `inputs`, with synonyms) (frame columns of type String, checked against the value set).
+ENUMS: dict[str, type[StrEnum]] = {
+    f: e
+    for f in Snapshot.model_fields
+    if f not in NOT_COLUMNS and f != "o2_device" and (e := _enum_of(f)) is not None
+}
+
+
+# ------------------------------------------------------------------------------------------ flattened columns
+def term_column(term: str, suffix: str) -> str:
+    """Column of one §7.5 entry for one CTCAE term, e.g. `ctcae_tremor_adl`."""
+    return f"ctcae_{term}_{suffix}"
+
+
+def early_days_column(threshold: float, longest: bool = False) -> str:
+    kind = "longest" if longest else "days"
+    return f"icaht_early_{kind}_anc_le_{icaht_series.threshold_name(threshold)}"
+
+
+def late_count_column(threshold: float) -> str:
+    return f"icaht_late_count_anc_le_{icaht_series.threshold_name(threshold)}"
+
+
+ICAHT_NEVER_ABOVE = "icaht_early_never_above_0_5"
+ICAHT_LATE_VALUES = "icaht_late_values"
+ICAHT_DATA_GAP = "icaht_data_gap"
+ICAHT_CENSORED = "icaht_censored"
+ICAHT_BASELINE_NEUTROPENIA = "icaht_baseline_neutropenia"
+IEC_HS_THERAPY_GIVEN = "iec_hs_directed_therapy_given"
+
+_TERM_DTYPES: dict[str, pl.DataType] = {
+    "assessed": pl.Boolean(),
+    "severity": pl.String(),
+    "adl": pl.String(),
+    "intervention": pl.String(),
+    "life_threatening": pl.Boolean(),
+    "hospitalisation": pl.Boolean(),
+    "dialysis": pl.Boolean(),
+}
+
+ICAHT_COLUMNS: dict[str, pl.DataType] = {
+    **{
+        early_days_column(t, longest): pl.Int64()
+        for t in icaht_series.EARLY_THRESHOLDS
+        for longest in (False, True)
+    },
+    ICAHT_NEVER_ABOVE: pl.Boolean(),
+    **{late_count_column(t): pl.Int64() for t in icaht_series.LATE_THRESHOLDS},
+    ICAHT_LATE_VALUES: pl.Int64(),
+    ICAHT_DATA_GAP: pl.Boolean(),
+    ICAHT_CENSORED: pl.Boolean(),
+    ICAHT_BASELINE_NEUTROPENIA: pl.Boolean(),
+}
+
+#: Columns that do not exist as snapshot fields, with their dtype.
+EXTRA_COLUMNS: dict[str, pl.DataType] = {
+    **{term_column(t, s): d for t in tox.CTCAE_ASSESSED_TERMS for s, d in _TERM_DTYPES.items()},
+    **ICAHT_COLUMNS,
+    IEC_HS_THERAPY_GIVEN: pl.Boolean(),
+}
+
+#: Extra column → the input a user knows it by (for `missing`).
+EXTRA_INPUT_FIELD: dict[str, str] = {
+    **{
+        term_column(t, s): f"ctcae_term_assessments[{t}]"
+        for t in tox.CTCAE_ASSESSED_TERMS
+        for s in _TERM_DTYPES
+    },
+    **dict.fromkeys(ICAHT_COLUMNS, "anc_series"),
+    IEC_HS_THERAPY_GIVEN: "iec_hs_directed_therapy",
+}
+
+#: Ordered enum columns of the term assessments → their order (rank comparisons).
+TERM_ORDER: dict[str, tuple[str, ...]] = {
+    term_column(t, s): tuple(e) for t in tox.CTCAE_ASSESSED_TERMS for s, e in tox.ORDERED_ENUMS.items()
+}
+
+
+# ------------------------------------------------------------------------------------------------- defaults
+#: Inputs that can only lower a grade (other-toxicities.md §0.4: a finding's `_other_cause` defaults to false;
+#: a death attribution is absent unless recorded). `imaging_oedema_other_cause` is not here: when absent it takes
+#: the value of `intracranial_haemorrhage` (§1.7, rule 5 of §1.4), so its absence must stay visible.
+LOWER_ONLY_DEFAULTS: dict[str, Any] = {
+    **{
+        f: False
+        for f in Snapshot.model_fields
+        if f.endswith("_other_cause")
+        and f.startswith(
+            (
+                "ice_",
+                "cartox_",
+                "capd_",
+                "loc",
+                "clinical_seizure",
+                "eeg_",
+                "deep_",
+                "new_motor",
+                "posturing",
+                "cn6",
+                "papilloedema",
+                "cushing",
+            )
+        )
+    },
+    "death_due_to_icans": False,
+    "death_due_to_cres": False,
+    "death_due_to_iec_hs": False,
+}
+
+#: Enums graded with their "nothing found" value when absent, but reported missing when that could matter.
+ENUM_DEFAULTS: dict[str, str] = {
+    "seizure_type": tox.SeizureType.unknown.value,
+    "status_epilepticus": tox.StatusEpilepticus.none.value,
+    "deep_focal_motor_weakness": tox.MotorWeakness.none.value,
+    "imaging_oedema": tox.ImagingOedema.not_done.value,
+    "posturing": tox.Posturing.none.value,
+    "tremor_severity": tox.Severity.none.value,
+    "myoclonus_severity": tox.Severity.none.value,
+    "haemophagocytosis_tissue": tox.HaemophagocytosisTissue.not_examined.value,
+    "iec_hs_hospitalisation": tox.IecHsHospitalisation.none.value,
+}
+
+
+# ---------------------------------------------------------------------------------------------- flattening
+def calendar_day(moment: dt.datetime, t0: dt.datetime) -> int:
+    """Day number of §0.2: calendar days since day 0, in the time zone (offset) of `t0` [L]."""
+    return (moment.astimezone(t0.tzinfo).date() - t0.date()).days
+
+
+def _day(moment: dt.datetime | None, t0: dt.datetime | None) -> int | None:
+    return None if moment is None or t0 is None else calendar_day(moment, t0)
+
+
+def _anc_points(snapshot: Snapshot) -> list[tuple[int, float]] | None:
+    """(day, value) of each ANC result; None when a timed result cannot be placed (no infusion time)."""
+    points = []
+    for point in snapshot.anc_series or ():
+        day = (
+            point.study_day
+            if point.study_day is not None
+            else _day(point.datetime, snapshot.infusion_datetime)
+        )
+        if day is None:
+            return None
+        points.append((day, point.value))
+    return points
+
+
+def _baseline_neutropenia(snapshot: Snapshot) -> bool | None:
+    """§5.3 rule 7: last ANC at or before the start of lymphodepletion ≤ 0.5 × 10⁹/L (A-20)."""
+    start = snapshot.lymphodepletion_start_datetime
+    if start is None or not snapshot.anc_series:
+        return None
+    before = [p for p in snapshot.anc_series if p.datetime is not None and p.datetime <= start]
+    if not before:
+        return None
+    return max(before, key=lambda p: p.datetime or start).value <= icaht_series.EARLY_THRESHOLDS[0]
+
+
+def icaht_row(snapshot: Snapshot) -> dict[str, Any]:
+    """The ICAHT columns of one snapshot (all null when there is no ANC series)."""
+    points = _anc_points(snapshot)
+    if snapshot.anc_series is None or points is None:
+        return dict.fromkeys(ICAHT_COLUMNS)
+    t0 = snapshot.infusion_datetime
+    events = (snapshot.progression_datetime, snapshot.next_therapy_datetime, snapshot.death_datetime)
+    censor_days = [d for d in (_day(e, t0) for e in events) if d is not None]
+    counts = icaht_series.count(
+        points, min(censor_days, default=None), _day(snapshot.last_followup_datetime, t0)
+    )
+    return {
+        **{early_days_column(t): n for t, n in counts.early_days.items()},
+        **{early_days_column(t, longest=True): n for t, n in counts.early_longest.items()},
+        ICAHT_NEVER_ABOVE: counts.early_never_above_0_5,
+        **{late_count_column(t): n for t, n in counts.late_counts.items()},
+        ICAHT_LATE_VALUES: counts.late_values,
+        ICAHT_DATA_GAP: counts.data_gap,
+        ICAHT_CENSORED: counts.censored,
+        ICAHT_BASELINE_NEUTROPENIA: _baseline_neutropenia(snapshot),
+    }
+
+
+def term_row(snapshot: Snapshot) -> dict[str, Any]:
+    """One column set per CTCAE term entered in `ctcae_term_assessments` (§7.5); other terms stay null."""
+    row: dict[str, Any] = dict.fromkeys(
+        term_column(t, s) for t in tox.CTCAE_ASSESSED_TERMS for s in _TERM_DTYPES
+    )
+    for item in snapshot.ctcae_term_assessments or ():
+        row[term_column(item.ctcae_term, "assessed")] = True
+        for field, suffix in tox.TERM_ASSESSMENT_COLUMNS.items():
+            value = getattr(item, field)
+            row[term_column(item.ctcae_term, suffix)] = value.value if isinstance(value, StrEnum) else value
+    return row
+
+
+def extra_row(snapshot: Snapshot) -> dict[str, Any]:
+    """Every column of this module for one validated snapshot, plus `study_day` derived when not given."""
+    therapy = snapshot.iec_hs_directed_therapy
+    study_day = snapshot.study_day
+    if study_day is None:
+        study_day = _day(snapshot.assessment_datetime, snapshot.infusion_datetime)
+    return {
+        **term_row(snapshot),
+        **icaht_row(snapshot),
+        IEC_HS_THERAPY_GIVEN: None
+        if therapy is None
+        else any(t is not tox.IecHsTherapy.none for t in therapy),
+        "study_day": study_day,
+    }
+
+
+# ------------------------------------------------------------------------------------- frame checks and totals
+_ICE_ITEMS_SUM = pl.sum_horizontal(*(pl.col(c) for c in tox.ICE_ITEMS))
+_ICE_ITEMS_COMPLETE = pl.all_horizontal(*(pl.col(c).is_not_null() for c in tox.ICE_ITEMS))
+_CARTOX_SUM = pl.sum_horizontal(*(pl.col(c) for c in tox.CARTOX_ITEMS))
+_CARTOX_COMPLETE = pl.all_horizontal(*(pl.col(c).is_not_null() for c in tox.CARTOX_ITEMS))
+_QUESTIONS_SUM = pl.sum_horizontal(*(pl.col(c) for c in tox.ICE_ORIENTATION_QUESTIONS))
+_QUESTIONS_COMPLETE = pl.all_horizontal(*(pl.col(c).is_not_null() for c in tox.ICE_ORIENTATION_QUESTIONS))
+
+
+def _capd_points(item: str) -> pl.Expr:
+    return pl.col(item).replace_strict(
+        {r.value: tox.capd_points(item, r) for r in tox.CapdResponse}, default=None, return_dtype=pl.Int64
+    )
+
+
+_CAPD_SUM = pl.sum_horizontal(*(_capd_points(i) for i in tox.CAPD_ITEMS))
+_CAPD_COMPLETE = pl.all_horizontal(*(pl.col(c).is_not_null() for c in tox.CAPD_ITEMS))
+
+_TOTALS = (
+    ("ice_orientation", _QUESTIONS_SUM, _QUESTIONS_COMPLETE, "§7.2"),
+    ("ice_total", _ICE_ITEMS_SUM, _ICE_ITEMS_COMPLETE, "§1.2, §7.2"),
+    ("cartox_total", _CARTOX_SUM, _CARTOX_COMPLETE, "§2.1, §7.2"),
+    ("capd_total", _CAPD_SUM, _CAPD_COMPLETE, "§1.5.1, §7.3"),
+)
+
+
+def frame_checks() -> list[tuple[str, pl.Expr, str]]:
+    """(column, bad rows, message) for the value sets of §7 enums and the item/total agreement of the scores."""
+    checks = [
+        (column, ~pl.col(column).is_in([v.value for v in enum]), f"not allowed; allowed values: {[*enum]}")
+        for column, enum in ENUMS.items()
+    ]
+    checks += [
+        (column, ~pl.col(column).is_in(list(order)), f"not allowed; allowed values: {list(order)}")
+        for column, order in TERM_ORDER.items()
+    ]
+    checks += [
+        (
+            total,
+            complete & pl.col(total).is_not_null() & (pl.col(total) != items),
+            f"disagrees with the sum of its items (other-toxicities.md {ref})",
+        )
+        for total, items, complete, ref in _TOTALS
+    ]
+    return checks
+
+
+def frame_totals() -> list[pl.Expr]:
+    """Totals computed from complete items where the total itself was not given (in dependency order)."""
+    return [
+        pl.coalesce(pl.col(total), pl.when(complete).then(items)).alias(total)
+        for total, items, complete, _ in _TOTALS
+    ]
