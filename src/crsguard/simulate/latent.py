@@ -202,6 +202,8 @@ def latent_hourly(
     icans = np.zeros(hours, dtype=np.int8)
     if course.icans is not None:
         _fill_segments(icans, [(s, min(e, hours), r) for s, e, r in course.icans.segments if s < hours])
+    if course.death_h is not None:
+        icans[course.death_h + 1 :] = 0
     hypotension, hypoxia = component_levels(rung, course.episodes, hours)
     changes = _state_changes(rung, hypotension, hypoxia, icans)
     readings = reading_schedule(rng, t0_hour_of_day, rung, icans, changes)
