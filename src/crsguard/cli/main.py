@@ -2,7 +2,7 @@
 
 import typer
 
-from crsguard.cli import management, risk, simulate
+from crsguard.cli import grade, management, risk, simulate
 
 app = typer.Typer(
     name="crsguard",
@@ -11,6 +11,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+grade.register(app)
 risk.register(app)
 management.register(app)
 simulate.register(app)

@@ -13,9 +13,11 @@ from typing import Any
 import polars as pl
 
 from crsguard.grading.inputs import (
+    HIGH_DOSE_MIN_HOURS,
     NE_EQ_DERIVED,
     Inputs,
     hours_column,
+    staged,
     sustained_column,
 )
 from crsguard.model.snapshot import O2Device
@@ -64,11 +66,13 @@ def _v(device: O2Device) -> str:
 
 
 # D1 -------------------------------------------------------------------------------------------------------------
+@staged
 def fever(x: Inputs) -> pl.Expr:
     """Temperature ≥ 38.0 °C not attributed to another cause (D1, §2.2)."""
     return (x("temperature_c") >= FEVER_C) & x("fever_attributable_other_cause").not_()
 
 
+@staged
 def astct_entry(x: Inputs) -> pl.Expr:
     """ASTCT needs a fever, or a fever masked by therapy given after CRS onset (§3.1 rules 1, 3)."""
     return fever(x) | x("fever_masked")
@@ -79,19 +83,17 @@ def masked_without_fever(x: Inputs) -> pl.Expr:
 
 
 # D2–D4 ----------------------------------------------------------------------------------------------------------
+@staged
 def sbp_below_age_threshold(x: Inputs) -> pl.Expr:
     """SBP below the age norm (D2). With age unknown, decided only where every age gives the same answer."""
     age, sbp = x("age_years"), x("sbp_mmhg")
     completed = age.floor().clip(upper_bound=PAEDIATRIC_FORMULA_MAX_YEARS)
-    threshold = (
-        pl.when(age < 1)
-        .then(INFANT_SBP_MMHG)
-        .otherwise(INFANT_SBP_MMHG + PAEDIATRIC_SBP_PER_YEAR * completed)
-    )
+    threshold = pl.when(age < 1).then(INFANT_SBP_MMHG).otherwise(INFANT_SBP_MMHG + PAEDIATRIC_SBP_PER_YEAR * completed)
     unknown_age = pl.when(sbp < INFANT_SBP_MMHG).then(True).when(sbp >= ADULT_SBP_MMHG).then(False)
     return pl.when(age.is_null()).then(unknown_age).otherwise(sbp < threshold)
 
 
+@staged
 def drug_running(x: Inputs, drug: Drug) -> pl.Expr:
     """The drug ran in the window for CRS-related hypotension (D3: other-cause pressors are discarded)."""
     return (x(hours_column(drug)) > 0) & x("hypotension_attributable_other_cause").not_()
@@ -101,11 +103,13 @@ def _count(x: Inputs, drugs: tuple[Drug, ...]) -> pl.Expr:
     return reduce(lambda a, b: a + b, (drug_running(x, d).cast(pl.Int32) for d in drugs))
 
 
+@staged
 def n_pressors_all(x: Inputs) -> pl.Expr:
     """Distinct vasopressors, vasopressin included (D4)."""
     return _count(x, tuple(Drug))
 
 
+@staged
 def n_pressors_non_vasopressin(x: Inputs) -> pl.Expr:
     """Distinct vasopressors other than vasopressin (D4)."""
     return _count(x, tuple(d for d in Drug if d is not Drug.vasopressin))
@@ -120,12 +124,14 @@ def any_vasopressor(x: Inputs) -> pl.Expr:
     return n_pressors_all(x) >= 1
 
 
+@staged
 def hypotension_present(x: Inputs) -> pl.Expr:
     """D2: clinician flag, else SBP below the age norm; any CRS vasopressor implies it; other causes excluded."""
     flagged = pl.coalesce(x("hypotension"), sbp_below_age_threshold(x))
     return (flagged | any_vasopressor(x)) & x("hypotension_attributable_other_cause").not_()
 
 
+@staged
 def vasopressor_hours(x: Inputs) -> pl.Expr:
     """MSKCC duration: `vasopressor_total_hours`, else the longest single-drug run (§2.3) [L]."""
     longest = pl.max_horizontal(*(x(hours_column(d)) for d in Drug))
@@ -135,8 +141,10 @@ def vasopressor_hours(x: Inputs) -> pl.Expr:
 # D5 -------------------------------------------------------------------------------------------------------------
 def _in_mcg_min(x: Inputs, name: str) -> tuple[pl.Expr, pl.Expr]:
     """(known sustained rate in mcg/min, whether a per-kg rate could not be converted for lack of weight) (D3)."""
-    per_min, per_kg, weight = x(sustained_column(name, "mcg_min")), x(sustained_column(name, "mcg_kg_min")), x(
-        "weight_kg"
+    per_min, per_kg, weight = (
+        x(sustained_column(name, "mcg_min")),
+        x(sustained_column(name, "mcg_kg_min")),
+        x("weight_kg"),
     )
     known = pl.max_horizontal(per_min, (per_kg * weight).round(_DIGITS))
     return known, (per_kg > 0) & weight.is_null()
@@ -145,23 +153,28 @@ def _in_mcg_min(x: Inputs, name: str) -> tuple[pl.Expr, pl.Expr]:
 def _dopamine_mcg_kg_min(x: Inputs) -> tuple[pl.Expr, pl.Expr]:
     """Dopamine stays per kg (D3): mcg/min ÷ weight."""
     name = Drug.dopamine.value
-    per_min, per_kg, weight = x(sustained_column(name, "mcg_min")), x(sustained_column(name, "mcg_kg_min")), x(
-        "weight_kg"
+    per_min, per_kg, weight = (
+        x(sustained_column(name, "mcg_min")),
+        x(sustained_column(name, "mcg_kg_min")),
+        x("weight_kg"),
     )
     known = pl.max_horizontal(per_kg, (per_min / weight).round(_DIGITS))
     return known, (per_min > 0) & weight.is_null()
 
 
-def _at_least(
-    x: Inputs, known: pl.Expr, unconvertible: pl.Expr, threshold: float, scaled: bool, options: Options
-) -> pl.Expr:
+def _at_least(x: Inputs, known: pl.Expr, unconvertible: pl.Expr, threshold: float, scaled: bool) -> pl.Expr:
     """known ≥ threshold, with D5 rule 4 paediatric scaling; null where weight or age leave it undecided."""
     adult = known.round(_DIGITS) >= threshold
-    if scaled and options["paediatric_vasopressor_scaling"]:
+    if scaled:
         age = x("age_years")
         child = known.round(_DIGITS) >= (threshold * x("weight_kg") / REFERENCE_WEIGHT_KG).round(_DIGITS)
-        meets = pl.when(age >= PAEDIATRIC_AGE_YEARS).then(adult).when(age < PAEDIATRIC_AGE_YEARS).then(child)
-        meets = meets.otherwise(adult & child)
+        meets: pl.Expr = (
+            pl.when(age >= PAEDIATRIC_AGE_YEARS)
+            .then(adult)
+            .when(age < PAEDIATRIC_AGE_YEARS)
+            .then(child)
+            .otherwise(adult & child)
+        )
     else:
         meets = adult
     return pl.when(meets.fill_null(False)).then(True).when(meets.is_null() | unconvertible).then(None).otherwise(False)
@@ -182,18 +195,23 @@ def _ne_equivalent(x: Inputs) -> tuple[pl.Expr, pl.Expr]:
 
 def high_dose(x: Inputs, options: Options) -> pl.Expr:
     """D5: any monotherapy threshold, or a vasopressin / multi-agent combination, each sustained ≥ 3 h [R, A13]."""
+    return _high_dose(x, bool(options["paediatric_vasopressor_scaling"]))
+
+
+@staged
+def _high_dose(x: Inputs, scale_children: bool) -> pl.Expr:
     rules = [
-        _at_least(x, *_in_mcg_min(x, drug.value), threshold, True, options)
+        _at_least(x, *_in_mcg_min(x, drug.value), threshold, scale_children)
         for drug, threshold in HIGH_DOSE_MCG_MIN.items()
     ]
-    rules.append(_at_least(x, *_dopamine_mcg_kg_min(x), HIGH_DOSE_DOPAMINE_MCG_KG_MIN, False, options))
-    rules.append(_at_least(x, *_in_mcg_min(x, NE_EQ_DERIVED), HIGH_DOSE_MCG_MIN[Drug.norepinephrine], True, options))
+    rules.append(_at_least(x, *_dopamine_mcg_kg_min(x), HIGH_DOSE_DOPAMINE_MCG_KG_MIN, False))
+    rules.append(_at_least(x, *_in_mcg_min(x, NE_EQ_DERIVED), HIGH_DOSE_MCG_MIN[Drug.norepinephrine], scale_children))
     ne_eq = _ne_equivalent(x)
-    vasopressin_sustained = drug_running(x, Drug.vasopressin) & (x(hours_column(Drug.vasopressin)) >= 3.0)
-    rules.append(vasopressin_sustained & _at_least(x, *ne_eq, NE_EQ_WITH_VASOPRESSIN_MCG_MIN, True, options))
-    rules.append(
-        (n_pressors_non_vasopressin(x) >= 2) & _at_least(x, *ne_eq, NE_EQ_COMBINATION_MCG_MIN, True, options)
+    vasopressin_sustained = drug_running(x, Drug.vasopressin) & (
+        x(hours_column(Drug.vasopressin)) >= HIGH_DOSE_MIN_HOURS
     )
+    rules.append(vasopressin_sustained & _at_least(x, *ne_eq, NE_EQ_WITH_VASOPRESSIN_MCG_MIN, scale_children))
+    rules.append((n_pressors_non_vasopressin(x) >= 2) & _at_least(x, *ne_eq, NE_EQ_COMBINATION_MCG_MIN, scale_children))
     mask = x("hypotension_attributable_other_cause").not_()
     return reduce(lambda a, b: a | b, rules) & mask
 
@@ -203,6 +221,7 @@ def _device_is(x: Inputs, *devices: O2Device) -> pl.Expr:
     return x("o2_device").is_in([_v(d) for d in devices])
 
 
+@staged
 def oxygen_category(x: Inputs) -> pl.Expr:
     """D6 ASTCT category 0–3: none, low flow, high flow, positive pressure; oxygen for another cause ignored."""
     flow = x("o2_flow_l_min")
@@ -234,6 +253,7 @@ def high_flow_device_at_low_flow(x: Inputs) -> pl.Expr:
     return _device_is(x, O2Device.high_flow_nasal_cannula) & (x("o2_flow_l_min") <= LOW_FLOW_MAX_L_MIN)
 
 
+@staged
 def on_oxygen(x: Inputs) -> pl.Expr:
     """Any oxygen or respiratory support required for CRS hypoxia (device other than none)."""
     return (x("o2_device") != _v(O2Device.none)) & x("hypoxia_attributable_other_cause").not_()
@@ -244,11 +264,11 @@ def device_in(x: Inputs, *devices: O2Device) -> pl.Expr:
     return _device_is(x, *devices) & x("hypoxia_attributable_other_cause").not_()
 
 
-def estimated_fio2(x: Inputs, options: Options) -> pl.Expr:
+def estimated_fio2(x: Inputs, nasal_cannula_fio2: str) -> pl.Expr:
     """D7 FiO2 estimate in % when none is recorded [L]; A4 option caps nasal cannula below 40 %."""
     flow, device = x("o2_flow_l_min"), x("o2_device")
     nasal = pl.when(flow.is_null()).then(28.0).otherwise((20.0 + 4.0 * flow).clip(upper_bound=50.0))
-    if options["nasal_cannula_fio2"] == "below_40":
+    if nasal_cannula_fio2 == "below_40":
         nasal = nasal.clip(upper_bound=NASAL_CANNULA_BELOW_40_PCT)
     face_mask = pl.when(flow > 7.0).then(60.0).when(flow > 6.0).then(50.0).otherwise(40.0)
     return (
@@ -271,9 +291,10 @@ def estimated_fio2(x: Inputs, options: Options) -> pl.Expr:
     )
 
 
-def fio2_effective(x: Inputs, options: Options) -> pl.Expr:
+@staged
+def fio2_effective(x: Inputs, nasal_cannula_fio2: str) -> pl.Expr:
     """D7: the recorded FiO2 (%), else the device estimate."""
-    return pl.coalesce(x("fio2"), estimated_fio2(x, options))
+    return pl.coalesce(x("fio2"), estimated_fio2(x, nasal_cannula_fio2))
 
 
 def fio2_estimated(x: Inputs) -> pl.Expr:
@@ -282,7 +303,7 @@ def fio2_estimated(x: Inputs) -> pl.Expr:
 
 def oxygen_fio2_at_least_40(x: Inputs, options: Options) -> pl.Expr:
     """Oxygen for CRS hypoxia with FiO2 ≥ 40 % (recorded or D7-estimated)."""
-    return on_oxygen(x) & (fio2_effective(x, options) >= FIO2_THRESHOLD_PCT)
+    return on_oxygen(x) & (fio2_effective(x, options["nasal_cannula_fio2"]) >= FIO2_THRESHOLD_PCT)
 
 
 # Organ toxicity (D8) ----------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from crsguard.grading import crs_derived as d
 from crsguard.grading.crs import common
 from crsguard.grading.engine import Caution, Criterion, GradingSystem, Options, SystemCaution
 from crsguard.grading.inputs import Inputs
+from crsguard.model.snapshot import VasopressorDrug
 
 REF = "crs-grading.md §3.1"
 
@@ -43,24 +44,57 @@ def criteria(options: Options) -> list[Criterion]:
             )
         )
     rows += [
-        Criterion(2, "Hypotension not requiring vasopressors", lambda x, o: entry(x) & d.hypotension_present(x),
-                  "S", f"{REF} rule 5"),
-        Criterion(2, "Hypoxia requiring low-flow nasal cannula (<= 6 L/min) or blow-by",
-                  lambda x, o: entry(x) & (d.oxygen_category(x) == d.O2_LOW_FLOW), "S", f"{REF} rule 6",
-                  cautions=(_FLOW_NOT_RECORDED, _HFNC_LOW_FLOW)),
-        Criterion(3, "Hypotension requiring one vasopressor, with or without vasopressin",
-                  lambda x, o: entry(x) & (d.n_pressors_non_vasopressin(x) >= 1), "S", f"{REF} rule 5"),
-        Criterion(3, "Hypotension requiring vasopressin as the only vasopressor (treated as one vasopressor)",
-                  lambda x, o: entry(x) & d.drug_running(x, d.Drug.vasopressin), "L", f"{REF} rule 5",
-                  "vasopressin alone is treated as one vasopressor"),
-        Criterion(3, "Hypoxia requiring high-flow nasal cannula (> 6 L/min), facemask, non-rebreather mask or "
-                     "Venturi mask",
-                  lambda x, o: entry(x) & (d.oxygen_category(x) == d.O2_HIGH_FLOW), "S", f"{REF} rule 6"),
-        Criterion(4, "Hypotension requiring multiple vasopressors (excluding vasopressin)",
-                  lambda x, o: entry(x) & (d.n_pressors_non_vasopressin(x) >= 2), "S", f"{REF} rule 5"),
-        Criterion(4, "Hypoxia requiring positive pressure (CPAP, BiPAP, intubation and mechanical ventilation)",
-                  lambda x, o: entry(x) & (d.oxygen_category(x) == d.O2_POSITIVE_PRESSURE), "S",
-                  f"{REF} rule 6"),
+        Criterion(
+            2,
+            "Hypotension not requiring vasopressors",
+            lambda x, o: entry(x) & d.hypotension_present(x),
+            "S",
+            f"{REF} rule 5",
+        ),
+        Criterion(
+            2,
+            "Hypoxia requiring low-flow nasal cannula (<= 6 L/min) or blow-by",
+            lambda x, o: entry(x) & (d.oxygen_category(x) == d.O2_LOW_FLOW),
+            "S",
+            f"{REF} rule 6",
+            cautions=(_FLOW_NOT_RECORDED, _HFNC_LOW_FLOW),
+        ),
+        Criterion(
+            3,
+            "Hypotension requiring one vasopressor, with or without vasopressin",
+            lambda x, o: entry(x) & (d.n_pressors_non_vasopressin(x) >= 1),
+            "S",
+            f"{REF} rule 5",
+        ),
+        Criterion(
+            3,
+            "Hypotension requiring vasopressin as the only vasopressor (treated as one vasopressor)",
+            lambda x, o: entry(x) & d.drug_running(x, VasopressorDrug.vasopressin),
+            "L",
+            f"{REF} rule 5",
+            "vasopressin alone is treated as one vasopressor",
+        ),
+        Criterion(
+            3,
+            "Hypoxia requiring high-flow nasal cannula (> 6 L/min), facemask, non-rebreather mask or Venturi mask",
+            lambda x, o: entry(x) & (d.oxygen_category(x) == d.O2_HIGH_FLOW),
+            "S",
+            f"{REF} rule 6",
+        ),
+        Criterion(
+            4,
+            "Hypotension requiring multiple vasopressors (excluding vasopressin)",
+            lambda x, o: entry(x) & (d.n_pressors_non_vasopressin(x) >= 2),
+            "S",
+            f"{REF} rule 5",
+        ),
+        Criterion(
+            4,
+            "Hypoxia requiring positive pressure (CPAP, BiPAP, intubation and mechanical ventilation)",
+            lambda x, o: entry(x) & (d.oxygen_category(x) == d.O2_POSITIVE_PRESSURE),
+            "S",
+            f"{REF} rule 6",
+        ),
         common.death(),
     ]
     return rows
@@ -81,8 +115,9 @@ SYSTEM = GradingSystem(
     evidence="[S] table confirmed in four concordant reproductions",
     criteria=criteria,
     cautions=(
-        SystemCaution("ASTCT CRS criteria not met: no fever and no masking therapy (crs-grading.md §3.1 rule 1)",
-                      _not_entered),
+        SystemCaution(
+            "ASTCT CRS criteria not met: no fever and no masking therapy (crs-grading.md §3.1 rule 1)", _not_entered
+        ),
     ),
     gate_column=common.GATE_COLUMN,
     gate_text=common.GATE_TEXT,

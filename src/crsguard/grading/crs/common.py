@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 
 from crsguard.grading import crs_derived as d
-from crsguard.grading.engine import Criterion, Options, SystemCaution
+from crsguard.grading.engine import Condition, Criterion, Options, SystemCaution, Tag
 from crsguard.grading.inputs import Inputs
 
 TOXICITY = "crs"
@@ -15,10 +13,15 @@ GATE_COLUMN = "crs_attributed"
 GATE_TEXT = "findings not attributed to CRS by the treating clinician (crs-grading.md D11)"
 
 
-def death(tag: Any = "S") -> Criterion:
+def death(tag: Tag = "S") -> Criterion:
     """D9: death in which CRS is the principal cause is grade 5 under every system."""
-    return Criterion(5, "Death due to CRS (no other principal cause)", lambda x, o: x("death_from_crs"), tag,
-                     "crs-grading.md §3.0 D9, A20")
+    return Criterion(
+        5,
+        "Death due to CRS (no other principal cause)",
+        lambda x, o: x("death_from_crs"),
+        tag,
+        "crs-grading.md §3.0 D9, A20",
+    )
 
 
 def _no_fever_documented(x: Inputs, options: Options, grade: pl.Expr) -> pl.Expr:
@@ -27,8 +30,7 @@ def _no_fever_documented(x: Inputs, options: Options, grade: pl.Expr) -> pl.Expr
 
 #: A15: scales that do not require fever grade the findings, but say that no fever was documented.
 NO_FEVER_DOCUMENTED = SystemCaution(
-    "no fever documented: graded on the other findings because CRS is attributed by the clinician "
-    "(crs-grading.md A15)",
+    "no fever documented: graded on the other findings because CRS is attributed by the clinician (crs-grading.md A15)",
     _no_fever_documented,
 )
 
@@ -42,7 +44,15 @@ def fio2_estimated(x: Inputs, options: Options) -> pl.Expr:
     return d.fio2_estimated(x)
 
 
-def organ_toxicity_rows(ref: str, options: Options, tag: Any = "S") -> list[Criterion]:
+def _organ_at_least(grade: int) -> Condition:
+    return lambda x, o: x("organ_toxicity_max_grade") >= grade
+
+
+def _transaminitis_at_least(crs_grade: int) -> Condition:
+    return lambda x, o: d.transaminitis_at_least(x, crs_grade, o)
+
+
+def organ_toxicity_rows(ref: str, options: Options, tag: Tag = "S") -> list[Criterion]:
     """Organ toxicity 2/3/4 → CRS 2/3/4 and the transaminitis rules shared by Lee 2014, CARTOX and paediatric
     CARTOX (§3.2 rules 6-7, §3.8 rules 6-7, §3.9 rule 5; A8 cap/shift reading)."""
     reading = options["transaminitis_reading"]
@@ -50,13 +60,17 @@ def organ_toxicity_rows(ref: str, options: Options, tag: Any = "S") -> list[Crit
     note = f"transaminitis read as organ toxicity ({reading} reading, option transaminitis_reading)"
     return [
         *(
-            Criterion(g, f"Grade {g} organ toxicity" + (" (excluding transaminitis)" if g == 4 else ""),
-                      lambda x, o, g=g: x("organ_toxicity_max_grade") >= g, tag, ref)
+            Criterion(
+                g,
+                f"Grade {g} organ toxicity" + (" (excluding transaminitis)" if g == 4 else ""),
+                _organ_at_least(g),
+                tag,
+                ref,
+            )
             for g in (2, 3, 4)
         ),
         *(
-            Criterion(crs, f"Grade {lab} transaminitis", lambda x, o, crs=crs: d.transaminitis_at_least(x, crs, o),
-                      "R", f"{ref}, A8", note)
+            Criterion(crs, f"Grade {lab} transaminitis", _transaminitis_at_least(crs), "R", f"{ref}, A8", note)
             for crs, lab in zip((2, 3), shown, strict=True)
         ),
         Criterion(3, "Grade 4 transaminitis (never grade 4)", lambda x, o: x("transaminitis_grade") >= 4, tag, ref),

@@ -24,18 +24,34 @@ _FLOW_SPLIT = Caution(
 def criteria(options: Options) -> list[Criterion]:
     rows = [
         *fever_and_hypotension(options, REF),
-        Criterion(2, "Hypoxia needing low-flow nasal cannula or blow-by oxygen",
-                  lambda x, o: d.oxygen_category(x) == d.O2_LOW_FLOW, "P", f"{REF} rule 3", cautions=(_FLOW_SPLIT,)),
-        Criterion(3, "Hypoxia needing high-flow nasal cannula, facemask, non-rebreather mask or Venturi mask",
-                  lambda x, o: d.oxygen_category(x) == d.O2_HIGH_FLOW, "P", f"{REF} rule 3",
-                  cautions=(_FLOW_SPLIT,)),
+        Criterion(
+            2,
+            "Hypoxia needing low-flow nasal cannula or blow-by oxygen",
+            lambda x, o: d.oxygen_category(x) == d.O2_LOW_FLOW,
+            "P",
+            f"{REF} rule 3",
+            cautions=(_FLOW_SPLIT,),
+        ),
+        Criterion(
+            3,
+            "Hypoxia needing high-flow nasal cannula, facemask, non-rebreather mask or Venturi mask",
+            lambda x, o: d.oxygen_category(x) == d.O2_HIGH_FLOW,
+            "P",
+            f"{REF} rule 3",
+            cautions=(_FLOW_SPLIT,),
+        ),
         *positive_pressure(options, REF),
     ]
     if not options["cpap_bipap_as_ventilation"]:
         rows.append(
-            Criterion(3, "CPAP or BiPAP read as at least high-flow oxygen",
-                      lambda x, o: d.device_in(x, O2Device.cpap, O2Device.bipap), "L", f"{REF} rule 3, A7",
-                      "CPAP/BiPAP graded 3 (option cpap_bipap_as_ventilation=false)")
+            Criterion(
+                3,
+                "CPAP or BiPAP read as at least high-flow oxygen",
+                lambda x, o: d.device_in(x, O2Device.cpap, O2Device.bipap),
+                "L",
+                f"{REF} rule 3, A7",
+                "CPAP/BiPAP graded 3 (option cpap_bipap_as_ventilation=false)",
+            )
         )
     return rows
 

@@ -1,0 +1,149 @@
+"""`crsguard grade` and `crsguard systems`: grade snapshots from JSON, and show the grading definitions."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from crsguard.cli.common import fail, json_records, out_console, parse_options, read_text, run_checked
+from crsguard.grading import api, registry
+from crsguard.grading.engine import TAG_MEANING, GradingSystem
+from crsguard.grading.options import OPTIONS, resolve, validate_options
+from crsguard.grading.result import GradeResult
+from crsguard.model.errors import InputError
+
+OptionFlag = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--option",
+        "-o",
+        help="Interpretive option NAME=VALUE (or SYSTEM.NAME=VALUE); repeatable. See `crsguard systems options`.",
+    ),
+]
+
+
+def _result_json(line: int, result: GradeResult) -> str:
+    return json.dumps({"line": line, **result.model_dump()}, ensure_ascii=False)
+
+
+def _table(rows: list[tuple[int, GradeResult]]) -> Table:
+    table = Table(title="CRS grades", show_lines=True)
+    for column in ("line", "system", "grade", "status", "drivers", "missing", "warnings"):
+        table.add_column(column, overflow="fold")
+    for line, r in rows:
+        grade = f"≥{r.grade}" if r.lower_bound else str(r.grade)
+        table.add_row(
+            str(line), r.system, grade, r.status, "\n".join(r.drivers), ", ".join(r.missing), "\n".join(r.warnings)
+        )
+    return table
+
+
+def grade_command(
+    file: Annotated[str, typer.Argument(help="JSON object or JSON Lines (one snapshot per line); '-' for stdin.")],
+    system: Annotated[str | None, typer.Option("--system", "-s", help="Grading system id.")] = None,
+    all_systems: Annotated[bool, typer.Option("--all", help="Grade under every system.")] = False,
+    option: OptionFlag = None,
+    output_format: Annotated[str, typer.Option("--format", help="json (JSON Lines) or table.")] = "json",
+) -> None:
+    """Grade snapshots: one JSON result per input line and system, in input order."""
+    if output_format not in ("json", "table"):
+        fail(f"--format {output_format!r}: allowed values are json, table")
+    if all_systems == (system is not None):
+        fail("give exactly one of --system ID or --all")
+    systems = None if all_systems else [run_checked(registry.get, system).id]
+    options = run_checked(validate_options, parse_options(option))
+    valid: list[tuple[int, dict[str, Any]]] = []
+    problems: list[str] = []
+    for line, record in json_records(read_text(file)):
+        if isinstance(record, InputError):
+            problems += [f"line {line}: {p}" for p in record.problems]
+            continue
+        try:
+            api.as_snapshot(record)
+        except InputError as error:
+            problems += [f"line {line}: {p}" for p in error.problems]
+            continue
+        valid.append((line, record))
+    results = run_checked(api.grade_many, [r for _, r in valid], systems, options) if valid else []
+    rows = [(line, r) for (line, _), per_system in zip(valid, results, strict=True) for r in per_system]
+    if output_format == "table":
+        out_console.print(_table(rows))
+    else:
+        for line, result in rows:
+            typer.echo(_result_json(line, result))
+    if problems:
+        fail([*problems, f"{len(problems)} problem(s); lines graded: {len(valid)}; invalid lines were not graded"])
+
+
+systems_app = typer.Typer(
+    help="The grading systems: list them, show one as its grade table, list options.", no_args_is_help=True
+)
+
+
+@systems_app.command("list")
+def systems_list() -> None:
+    """List every grading system with its citation."""
+    table = Table(title="Grading systems", show_lines=True)
+    for column in ("id", "toxicity", "title", "evidence", "citation"):
+        table.add_column(column, overflow="fold")
+    for s in registry.SYSTEMS.values():
+        table.add_row(s.id, s.toxicity, s.title, s.evidence, s.citation)
+    out_console.print(table)
+
+
+def definition_table(system: GradingSystem, options: dict[str, Any]) -> Table:
+    """The definition rendered as the grade table the paper prints, with provenance beside each criterion."""
+    resolved = resolve(system.id, options)
+    table = Table(title=f"{system.id} — {system.title}", caption=system.citation, show_lines=True)
+    for column in ("grade", "criterion (any one suffices)", "provenance", "spec", "recorded interpretation"):
+        table.add_column(column, overflow="fold")
+    criteria = sorted(system.criteria(resolved), key=lambda c: c.grade)
+    for grade in sorted({c.grade for c in criteria}):
+        rows = [c for c in criteria if c.grade == grade]
+        for i, c in enumerate(rows):
+            table.add_row(str(grade) if i == 0 else "", c.text, f"[{c.tag}] {TAG_MEANING[c.tag]}", c.ref, c.note)
+    return table
+
+
+@systems_app.command("show")
+def systems_show(
+    system_id: Annotated[str, typer.Argument(help="System id, e.g. astct2019.")], option: OptionFlag = None
+) -> None:
+    """Render one system's definition as its grade table, with notes and the options that apply."""
+    system = run_checked(registry.get, system_id)
+    options = run_checked(validate_options, parse_options(option))
+    out_console.print(definition_table(system, options))
+    for note in system.notes:
+        out_console.print(f"• {note}")
+    if system.gate_column:
+        out_console.print(f"• Grade 0 whenever {system.gate_column} is false: {system.gate_text}.")
+    resolved = resolve(system.id, options)
+    for spec in OPTIONS.values():
+        if system.id in spec.systems:
+            out_console.print(f"• option {spec.name} = {resolved[spec.name]} ({spec.ref}): {spec.description}")
+
+
+@systems_app.command("options")
+def systems_options() -> None:
+    """List the interpretive options with their defaults and the systems they concern."""
+    table = Table(title="Options (--option NAME=VALUE or SYSTEM.NAME=VALUE)", show_lines=True)
+    for column in ("name", "default", "allowed", "systems", "spec", "meaning"):
+        table.add_column(column, overflow="fold")
+    for spec in OPTIONS.values():
+        default = (
+            ", ".join(f"{s}: {spec.default_for(s)}" for s in spec.systems)
+            if spec.system_defaults
+            else str(spec.default)
+        )
+        table.add_row(
+            spec.name, default, ", ".join(map(str, spec.choices)), ", ".join(spec.systems), spec.ref, spec.description
+        )
+    out_console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("grade")(grade_command)
+    app.add_typer(systems_app, name="systems")
