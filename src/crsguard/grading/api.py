@@ -54,6 +54,7 @@ def _results(frame: pl.DataFrame, systems: list[GradingSystem]) -> list[list[Gra
                 missing=row[f"{s.id}_missing"],
                 warnings=row[f"{s.id}_warnings"],
                 version_of_rules=f"{s.id}/{s.version} crsguard {__version__}",
+                **{f.name: row[f"{s.id}_{f.name}"] for f in s.result_fields},
             )
             for s in systems
         ]
@@ -94,3 +95,19 @@ def grade_frame(
     `detail=True`, `<id>_drivers`, `<id>_missing`, `<id>_warnings`. Native Polars expressions only.
     """
     return frame.hstack(evaluate(frame, _systems(systems), options, detail=detail))
+
+
+def informative_systems(snapshot_or_frame: SnapshotLike | pl.DataFrame) -> list[str]:
+    """Ids of the systems that the given inputs can inform (for `crsguard grade --all`), in registry order.
+
+    CRS systems always (the CRS grade is the point of the tool); every other system when at least one of the inputs
+    it reads is present in the snapshot (or non-null in some row of the frame), so a snapshot with vitals, ICE
+    items and labs gets CRS, ICANS, CRES and the CTCAE terms of those labs, and IEC-HS/ICAHT only where their
+    inputs are given.
+    """
+    if isinstance(snapshot_or_frame, pl.DataFrame):
+        frame = snapshot_or_frame
+    else:
+        frame = snapshots_frame([as_snapshot(snapshot_or_frame)])
+    present = {c for c in frame.columns if frame[c].null_count() < frame.height}
+    return [s.id for s in registry.SYSTEMS.values() if s.toxicity == "crs" or present & registry.informing_inputs(s)]

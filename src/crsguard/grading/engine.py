@@ -85,6 +85,55 @@ class SystemCaution:
 
 
 @dataclass(frozen=True)
+class ResultField:
+    """An extra per-row result of a system (ICAHT's `window`, the neurotoxicity `instrument`, other-toxicities.md
+    §7.8): a String expression over the inputs, returned as `<system>_<name>` and as a field of the result."""
+
+    name: str
+    value: Condition
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Completes grading inputs from other inputs before grading (CRS organ grades from CTCAE v5.0 lab grades,
+    crs-grading.md D8). `apply` returns the frame with `columns` completed and, for each, a String column
+    `note_column(column)` whose text joins the warnings of every system that reads the column."""
+
+    columns: tuple[str, ...]
+    apply: Callable[[pl.DataFrame], pl.DataFrame]
+
+
+def note_column(column: str) -> str:
+    return f"__note__{column}"
+
+
+#: Derivations `evaluate` runs when a system reads one of their columns (registered by the modules defining them).
+DERIVATIONS: list[Derivation] = []
+
+
+def _derived_columns() -> set[str]:
+    return {c for derivation in DERIVATIONS for c in derivation.columns}
+
+
+def _derive(frame: pl.DataFrame, compiled: Sequence[Any]) -> pl.DataFrame:
+    """Run the derivations whose columns some system reads."""
+    read = {c for comp in compiled for reads in comp.reads for c in reads}
+    for derivation in DERIVATIONS:
+        if read & set(derivation.columns):
+            frame = derivation.apply(frame)
+    return frame
+
+
+def _with_notes(warnings: pl.Expr, compiled: Any) -> pl.Expr:
+    """Add the notes of derived inputs the system reads (present whenever `_derive` ran for them)."""
+    derived = _derived_columns()
+    read = dict.fromkeys(c for reads in compiled.reads for c in reads if c in derived)
+    if not read:
+        return warnings
+    return pl.concat_list(warnings, *(pl.col(note_column(c)) for c in read)).list.drop_nulls()
+
+
+@dataclass(frozen=True)
 class GradingSystem:
     """A grading system: identity, citation, the criteria (built for the resolved options) and gates."""
 
@@ -101,6 +150,7 @@ class GradingSystem:
     gate_text: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
     version: str = "1"
+    result_fields: tuple[ResultField, ...] = ()
 
 
 def _temp(system: GradingSystem, index: int, mode: str) -> str:
@@ -187,7 +237,7 @@ def _detail(compiled: _Compiled, grade: pl.Expr) -> dict[str, pl.Expr]:
     return {
         "drivers": _text_list(drivers).list.unique(maintain_order=True),
         "missing": _text_list(missing).list.unique().list.sort(),
-        "warnings": _text_list(warnings).list.unique(maintain_order=True),
+        "warnings": _with_notes(_text_list(warnings), compiled).list.unique(maintain_order=True),
     }
 
 
@@ -207,6 +257,7 @@ def evaluate(
         for mode, exprs in (("raw", c.raw), ("strict", c.strict))
         for i, expr in enumerate(exprs)
     ]
+    prepared = _derive(prepared, compiled)
     lazy = prepared.lazy().with_columns(conditions)
     results = []
     for c in compiled:
@@ -219,6 +270,7 @@ def evaluate(
             .then(pl.lit("indeterminate"))
             .otherwise(pl.lit("ok"))
             .alias(f"{prefix}_status"),
+            *(f.value(Inputs("raw"), c.options).alias(f"{prefix}_{f.name}") for f in c.system.result_fields),
         ]
     lazy = lazy.with_columns(results)
     if detail:
@@ -230,6 +282,7 @@ def evaluate(
     wanted = [
         f"{c.system.id}_{name}"
         for c in compiled
-        for name in ("grade", "lower_bound", "status", *(("drivers", "missing", "warnings") if detail else ()))
+        for name in ("grade", "lower_bound", "status", *(("drivers", "missing", "warnings") if detail else ()),
+                     *(f.name for f in c.system.result_fields))
     ]
     return lazy.select(wanted).collect()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from crsguard.grading.crs import (
     astct2019,
     cartox,
@@ -13,7 +15,12 @@ from crsguard.grading.crs import (
     mskcc,
     penn,
 )
+from crsguard.grading import icaht2023, iechs2023, organ_from_labs, toxicity_options
+from crsguard.grading.ctcae import terms as ctcae_terms
 from crsguard.grading.engine import GradingSystem
+from crsguard.grading.inputs import LOWER_ONLY_DEFAULTS, columns_read
+from crsguard.grading.neuro import astct2019_icans, cartox10
+from crsguard.grading.options import OPTIONS, resolve
 from crsguard.model.errors import InputError
 
 SYSTEMS: dict[str, GradingSystem] = {
@@ -28,8 +35,32 @@ SYSTEMS: dict[str, GradingSystem] = {
         mskcc.SYSTEM,
         cartox.SYSTEM,
         cartox_peds.SYSTEM,
+        astct2019_icans.SYSTEM,
+        cartox10.SYSTEM,
+        iechs2023.SYSTEM,
+        icaht2023.SYSTEM,
+        *ctcae_terms.SYSTEMS,
     )
 }
+
+#: The options of the non-CRS systems join the one option registry (other-toxicities.md §9).
+OPTIONS.update({o.name: o for o in toxicity_options.OPTIONS})
+#: CRS organ grades derived from CTCAE v5.0 lab grades when not given (crs-grading.md D8); registered on import.
+ORGAN_DERIVATION = organ_from_labs.DERIVATION
+
+#: Inputs that alone never make a system worth running under `--all` (context, or defaults that only lower).
+_CONTEXT_INPUTS = frozenset({"age_years", "weight_kg", "study_day", "baseline_developmental_delay", "therapy_class",
+                             "g_csf_given", *LOWER_ONLY_DEFAULTS})
+
+
+@functools.cache
+def informing_inputs(system: GradingSystem) -> frozenset[str]:
+    """Grading-frame columns whose presence lets `system` say something (all it reads, minus context)."""
+    options = resolve(system.id, {})
+    read: set[str] = set()
+    for criterion in system.criteria(options):
+        read.update(columns_read(lambda x, c=criterion: c.when(x, options)))
+    return frozenset(read - _CONTEXT_INPUTS)
 
 
 def get(system_id: str) -> GradingSystem:

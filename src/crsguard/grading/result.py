@@ -27,3 +27,7 @@ class GradeResult(BaseModel):
     missing: list[str]
     warnings: list[str]
     version_of_rules: str
+    #: ICAHT window, `early` or `late` (other-toxicities.md §7.8); null for every other system.
+    window: Literal["early", "late"] | None = None
+    #: Neurotoxicity instrument, `ice`, `capd` or `cartox10` (other-toxicities.md §7.8, A-1); null otherwise.
+    instrument: Literal["ice", "capd", "cartox10"] | None = None

@@ -127,8 +127,8 @@ TERM_ORDER: dict[str, tuple[str, ...]] = {
 
 # ------------------------------------------------------------------------------------------------- defaults
 #: Inputs that can only lower a grade (other-toxicities.md §0.4: a finding's `_other_cause` defaults to false;
-#: a death attribution is absent unless recorded). `imaging_oedema_other_cause` is not here: when absent it takes
-#: the value of `intracranial_haemorrhage` (§1.7, rule 5 of §1.4), so its absence must stay visible.
+#: a death attribution is absent unless recorded). `imaging_oedema_other_cause` takes the value of
+#: `intracranial_haemorrhage` when absent (§1.4 rule 5, §1.7), before this default (`frame_totals`).
 LOWER_ONLY_DEFAULTS: dict[str, Any] = {
     **{
         f: False
@@ -151,6 +151,7 @@ LOWER_ONLY_DEFAULTS: dict[str, Any] = {
             )
         )
     },
+    "imaging_oedema_other_cause": False,
     "death_due_to_icans": False,
     "death_due_to_cres": False,
     "death_due_to_iec_hs": False,
@@ -306,8 +307,11 @@ def frame_checks() -> list[tuple[str, pl.Expr, str]]:
 
 
 def frame_totals() -> list[pl.Expr]:
-    """Totals computed from complete items where the total itself was not given (in dependency order)."""
+    """Totals computed from complete items where the total itself was not given (in dependency order), and the
+    oedema attribution pre-set by an intracranial haemorrhage (§1.7: clinician may override)."""
     return [
-        pl.coalesce(pl.col(total), pl.when(complete).then(items)).alias(total)
-        for total, items, complete, _ in _TOTALS
+        *(pl.coalesce(pl.col(total), pl.when(complete).then(items)).alias(total) for total, items, complete, _ in _TOTALS),
+        pl.coalesce(pl.col("imaging_oedema_other_cause"), pl.col("intracranial_haemorrhage")).alias(
+            "imaging_oedema_other_cause"
+        ),
     ]
