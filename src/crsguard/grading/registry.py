@@ -53,9 +53,15 @@ _CONTEXT_INPUTS = frozenset({"age_years", "weight_kg", "study_day", "baseline_de
                              "g_csf_given", *LOWER_ONLY_DEFAULTS})
 
 
+#: Systems whose key manifestation must be present before the rest means anything (IEC-HS: ferritin, §4.2).
+_KEY_INPUTS = {iechs2023.SYSTEM.id: frozenset({"ferritin", "ferritin_rapidly_rising", "iec_hs_clinician_confirmed"})}
+
+
 @functools.cache
 def informing_inputs(system: GradingSystem) -> frozenset[str]:
     """Grading-frame columns whose presence lets `system` say something (all it reads, minus context)."""
+    if system.id in _KEY_INPUTS:
+        return _KEY_INPUTS[system.id]
     options = resolve(system.id, {})
     read: set[str] = set()
     for criterion in system.criteria(options):
