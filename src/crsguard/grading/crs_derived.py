@@ -78,10 +78,6 @@ def astct_entry(x: Inputs) -> pl.Expr:
     return fever(x) | x("fever_masked")
 
 
-def masked_without_fever(x: Inputs) -> pl.Expr:
-    return x("fever_masked") & fever(x).not_()
-
-
 # D2–D4 ----------------------------------------------------------------------------------------------------------
 @staged
 def sbp_below_age_threshold(x: Inputs) -> pl.Expr:

@@ -36,7 +36,7 @@ def criteria(options: Options) -> list[Criterion]:
             Criterion(
                 1,
                 "Fever masked by antipyretic or anti-cytokine therapy after CRS onset; CRS symptoms persist",
-                lambda x, o: d.masked_without_fever(x) & x("crs_symptoms_present"),
+                lambda x, o: x("fever_masked") & x("crs_symptoms_present"),
                 "L",
                 f"{REF} rule 3, A3",
                 "masked fever with neither hypotension nor hypoxia is grade 1 while symptoms persist "
