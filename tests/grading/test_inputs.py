@@ -7,6 +7,7 @@ import pytest
 
 import crsguard
 from crsguard.model.errors import InputError
+from tests.grading.vignettes import vaso
 
 
 def test_frame_validation_checks_every_row_not_just_the_first() -> None:
@@ -35,15 +36,15 @@ def test_frame_with_unreadable_column_type_is_rejected() -> None:
         ({"organ_toxicity_max_grade": 1, "creatinine_grade": 3}, "must be >= creatinine_grade"),
         ({"death_from_crs": True, "crs_attributed": False}, "requires the findings to be attributed to CRS"),
         (
-            {"vasopressors": [{"drug": "angiotensin_ii", "dose": 1, "dose_unit": "mcg_per_min", "hours_continuous": 1}]},
+            {"vasopressors": [vaso("angiotensin_ii", 1, "mcg_per_min", 1)]},
             "unsupported agent, clinician review",
         ),
         (
-            {"vasopressors": [{"drug": "dobutamine", "dose": 5, "dose_unit": "mcg_per_kg_per_min", "hours_continuous": 2}]},
+            {"vasopressors": [vaso("dobutamine", 5, "mcg_per_kg_per_min", 2)]},
             "never counts as a vasopressor",
         ),
         (
-            {"vasopressors": [{"drug": "vasopressin", "dose": 0.03, "dose_unit": "mcg_per_min", "hours_continuous": 2}]},
+            {"vasopressors": [vaso("vasopressin", 0.03, "mcg_per_min", 2)]},
             "vasopressin only in units_per_min",
         ),
     ],
