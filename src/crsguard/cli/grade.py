@@ -144,6 +144,40 @@ def systems_options() -> None:
     out_console.print(table)
 
 
+def example_command(
+    option: OptionFlag = None,
+) -> None:
+    """Grade the spec's worked example cases under every CRS system and print how the systems compare."""
+    from importlib.resources import files
+
+    data = json.loads(files("crsguard.grading").joinpath("data/example_cases.json").read_text("utf-8"))
+    cases = [
+        {"name": c["name"], "snapshot": {k: v for k, v in (data["baseline"] | c["changes"]).items() if v is not None}}
+        for c in data["cases"]
+    ]
+    options = run_checked(validate_options, parse_options(option))
+    systems = [s.id for s in registry.by_toxicity("crs")]
+    results = run_checked(api.grade_many, [c["snapshot"] for c in cases], systems, options)
+    table = Table(
+        title="One patient state, nine CRS grading systems (≥n: lower bound, an input is missing)",
+        caption="Grades differ because the systems differ (crs-grading.md §3.10). Decision support, not an order.",
+        show_lines=True,
+    )
+    table.add_column("case", overflow="fold", min_width=24)
+    for system in systems:
+        table.add_column(system, justify="center")
+    for case, per_system in zip(cases, results, strict=True):
+        table.add_row(case["name"], *(f"≥{r.grade}" if r.lower_bound else str(r.grade) for r in per_system))
+    out_console.print(table)
+    example = results[2][1]
+    out_console.print(f"\nWhy {example.system} gives {example.grade} for “{cases[2]['name']}”:")
+    for driver in example.drivers:
+        out_console.print(f"  • {driver}")
+    for warning in example.warnings:
+        out_console.print(f"  ⚠ {warning}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("grade")(grade_command)
+    app.command("example")(example_command)
     app.add_typer(systems_app, name="systems")
