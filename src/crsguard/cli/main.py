@@ -2,6 +2,7 @@
 
 import typer
 
+from crsguard import __version__
 from crsguard.cli import grade, management, risk, simulate
 
 app = typer.Typer(
@@ -11,6 +12,21 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"crsguard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """Decision support: crsguard explains and recommends; it never orders."""
+
+
 grade.register(app)
 risk.register(app)
 management.register(app)
