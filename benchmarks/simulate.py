@@ -67,9 +67,7 @@ def _run(scenario: str, product: str, patients: int, days: int) -> dict[str, flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--product", default="mix")
@@ -87,15 +85,10 @@ def main() -> None:
     latent_rate = latent["patients"] / latent["seconds"]
     memory_ratio = full["peak_mb"] / full_small["peak_mb"]
     print(f"latent course only   {latent['patients']:>7.0f} patients  {latent_rate:8.1f} patients/s")
-    print(
-        f"full, 1/10 cohort    {full_small['patients']:>7.0f} patients  {small_rate:8.1f} patients/s", end=""
-    )
+    print(f"full, 1/10 cohort    {full_small['patients']:>7.0f} patients  {small_rate:8.1f} patients/s", end="")
     print(f"  peak {full_small['peak_mb']:.0f} MB")
     print(f"full cohort          {full['patients']:>7.0f} patients  {rate:8.1f} patients/s", end="")
-    print(
-        f"  peak {full['peak_mb']:.0f} MB  rows {full['rows']:.0f} "
-        f"({full['rows'] / full['seconds']:.0f} rows/s)"
-    )
+    print(f"  peak {full['peak_mb']:.0f} MB  rows {full['rows']:.0f} ({full['rows'] / full['seconds']:.0f} rows/s)")
     print(
         f"product={args.product} days={args.days} patients={full['patients']:.0f} patients/s={rate:.1f} "
         f"peak_memory_mb={full['peak_mb']:.0f} memory_ratio_vs_tenth={memory_ratio:.2f} "

@@ -69,9 +69,7 @@ def test_timestamps_are_utc_microseconds() -> None:
 
 def test_quarantine_reasons_come_from_the_vocabulary() -> None:
     reason = next(c for c in QUARANTINE_EXTRA_COLUMNS if c.name == "reason")
-    assert (
-        reason.allowed is not None and "OUT_OF_RANGE" in reason.allowed and "UNIT_MISSING" in reason.allowed
-    )
+    assert reason.allowed is not None and "OUT_OF_RANGE" in reason.allowed and "UNIT_MISSING" in reason.allowed
 
 
 def test_conform_adds_optional_columns_and_casts() -> None:

@@ -104,9 +104,7 @@ _numeric = [q for q in v.QUANTITIES.values() if not q.is_coded and q.alternative
     st.sampled_from([(q.name, u) for q in _numeric for u in q.alternative_units]),
     st.floats(min_value=0.0, max_value=1e5, allow_nan=False, allow_infinity=False),
 )
-def test_alternative_unit_round_trip_preserves_canonical_value(
-    pair: tuple[str, str], canonical: float
-) -> None:
+def test_alternative_unit_round_trip_preserves_canonical_value(pair: tuple[str, str], canonical: float) -> None:
     quantity, unit = pair
     spec = v.QUANTITIES[quantity]
     if spec.fraction_ambiguous and 0 < canonical <= 1.0:

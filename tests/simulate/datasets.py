@@ -14,8 +14,6 @@ TABLES = ("patients", "observations", "interventions", "events")
 def load_dataset(folder: Path, suffix: str = "parquet") -> dict[str, pl.DataFrame]:
     data = {t: read_table(folder / f"{t}.{suffix}", t) for t in TABLES}
     data["truth"] = (
-        pl.read_parquet(folder / "truth.parquet")
-        if suffix == "parquet"
-        else pl.read_csv(folder / "truth.csv")
+        pl.read_parquet(folder / "truth.parquet") if suffix == "parquet" else pl.read_csv(folder / "truth.csv")
     )
     return data

@@ -35,8 +35,7 @@ def _expand(intervals: pl.DataFrame, horizon: int) -> pl.DataFrame:
             pl.when(pl.col("end_time").is_null())
             .then(pl.lit(horizon))
             .otherwise(
-                (pl.col("end_time").cast(pl.Int64) - pl.col("t0").cast(pl.Int64) + US_PER_HOUR - 1)
-                // US_PER_HOUR
+                (pl.col("end_time").cast(pl.Int64) - pl.col("t0").cast(pl.Int64) + US_PER_HOUR - 1) // US_PER_HOUR
             )
             .alias("h1"),
         )
@@ -118,13 +117,9 @@ def hourly_grades(data: dict[str, pl.DataFrame], horizon: int) -> pl.DataFrame:
     frame = (
         grid.join(temp, on=["patient_id", "hour"], how="left")
         .join(sbp, on=["patient_id", "hour"], how="left")
-        .join(
-            pressor_grade.select("patient_id", "hour", "pressor_grade"), on=["patient_id", "hour"], how="left"
-        )
+        .join(pressor_grade.select("patient_id", "hour", "pressor_grade"), on=["patient_id", "hour"], how="left")
         .join(devices, on=["patient_id", "hour"], how="left")
-        .with_columns(
-            pl.col("fever", "low_sbp").fill_null(False), pl.col("pressor_grade", "o2_grade").fill_null(0)
-        )
+        .with_columns(pl.col("fever", "low_sbp").fill_null(False), pl.col("pressor_grade", "o2_grade").fill_null(0))
         .sort("patient_id", "hour")
     )
     # episode onset: a fever hour with no fever in the previous 48 h (crs-grading.md A18-like boundary)
@@ -138,9 +133,7 @@ def hourly_grades(data: dict[str, pl.DataFrame], horizon: int) -> pl.DataFrame:
             .fill_null(0)
             .alias("recent_fever")
         )
-        .with_columns(
-            pl.when(pl.col("fever") & (pl.col("recent_fever") == 0)).then(pl.col("hour")).alias("onset_mark")
-        )
+        .with_columns(pl.when(pl.col("fever") & (pl.col("recent_fever") == 0)).then(pl.col("hour")).alias("onset_mark"))
         .with_columns(pl.col("onset_mark").forward_fill().over("patient_id").alias("onset"))
     )
     first_mask = (

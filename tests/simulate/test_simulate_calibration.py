@@ -28,9 +28,7 @@ def test_simulated_figures_within_stated_tolerance(product: str) -> None:
         "median_duration",
         "icans_any",
     }
-    misses = [
-        (r.metric, round(r.simulated, 2), r.published, r.tolerance, r.marker) for r in rows if not r.within
-    ]
+    misses = [(r.metric, round(r.simulated, 2), r.published, r.tolerance, r.marker) for r in rows if not r.within]
     assert misses == []
 
 
@@ -41,14 +39,10 @@ def test_tolerances_are_those_of_section_5_9() -> None:
     assert TOLERANCE_PERCENT_POINTS["icans_any"] == 2.0
 
 
-@pytest.mark.parametrize(
-    "product", ["axicabtagene_ciloleucel", "tisagenlecleucel", "lisocabtagene_maraleucel"]
-)
+@pytest.mark.parametrize("product", ["axicabtagene_ciloleucel", "tisagenlecleucel", "lisocabtagene_maraleucel"])
 def test_no_new_crs_after_day_14_for_cd19_car_t_in_lymphoma(product: str) -> None:
     """§5.9 step 4 (real-world cohort [P], risk-and-epidemiology.md §2 item 7)."""
-    onsets = [
-        p.course.episodes[0].onset_h for p in simulate_latent_cohort(product, 1500, 30, 3) if p.course.any_crs
-    ]
+    onsets = [p.course.episodes[0].onset_h for p in simulate_latent_cohort(product, 1500, 30, 3) if p.course.any_crs]
     assert max(onsets) <= 14 * 24
 
 

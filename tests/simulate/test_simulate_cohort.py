@@ -154,9 +154,7 @@ def test_cli_writes_dataset(tmp_path: Path) -> None:
         (["--product", "axi-cel", "--out", "X", "--days", "0"], "days"),
     ],
 )
-def test_cli_invalid_input_exits_2_without_traceback(
-    tmp_path: Path, arguments: list[str], message: str
-) -> None:
+def test_cli_invalid_input_exits_2_without_traceback(tmp_path: Path, arguments: list[str], message: str) -> None:
     arguments = [str(tmp_path / "out") if a == "X" else a for a in arguments]
     result = runner.invoke(app, ["simulate", *arguments])
     assert result.exit_code == 2
@@ -185,6 +183,7 @@ def test_cli_validate_json_reports_published_values_and_sources() -> None:
     } <= metrics
     assert all(r["source"].startswith("risk-and-epidemiology.md") for r in rows)
     assert all(r["product"] == "ciltacabtagene_autoleucel" for r in rows)
+    assert all((r["note"] == "requires clinician confirmation") == (r["marker"] in {"U", "R", "A"}) for r in rows)
 
 
 def test_all_tables_known_to_writer() -> None:

@@ -66,9 +66,7 @@ def test_truncation_reproduces_no_crs_after_day_14() -> None:
     st.floats(min_value=0.1, max_value=1.5),
     st.floats(min_value=0.1, max_value=1.5),
 )
-def test_split_lognormal_median_and_survival_are_consistent(
-    median_h: float, sigma_l: float, sigma_r: float
-) -> None:
+def test_split_lognormal_median_and_survival_are_consistent(median_h: float, sigma_l: float, sigma_r: float) -> None:
     dist = type(lognormal(1.0, 1.0))(math.log(median_h), sigma_l, sigma_r)
     sample = dist.sample(np.random.default_rng(0), 20_000)
     assert (sample > 0).all()

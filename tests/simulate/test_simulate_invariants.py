@@ -23,9 +23,7 @@ HOURS = 20 * 24
 )
 def test_latent_grade_follows_its_components(product: str, seed: int, policy_name: str) -> None:
     rng = patient_rng(seed, 0)
-    sim = simulate_patient(
-        0, product_models()[product], policy(policy_name), policy_probabilities(product), HOURS, rng
-    )
+    sim = simulate_patient(0, product_models()[product], policy(policy_name), policy_probabilities(product), HOURS, rng)
     latent = latent_hourly(rng, sim.course, HOURS, 10)
     grade = latent.crs_grade.astype(int)
     alive = np.arange(HOURS) != (sim.course.death_h if sim.course.death_h is not None else -1)

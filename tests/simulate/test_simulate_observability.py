@@ -16,12 +16,8 @@ HORIZON_H = 30 * 24
 
 def _compared(data: dict[str, pl.DataFrame]) -> pl.DataFrame:
     graded = hourly_grades(data, HORIZON_H)
-    truth = data["truth"].select(
-        "patient_id", pl.col("hours_from_t0").cast(pl.Int64).alias("hour"), "crs_grade"
-    )
-    return truth.join(graded, on=["patient_id", "hour"], how="left").with_columns(
-        pl.col("grade").fill_null(0)
-    )
+    truth = data["truth"].select("patient_id", pl.col("hours_from_t0").cast(pl.Int64).alias("hour"), "crs_grade")
+    return truth.join(graded, on=["patient_id", "hour"], how="left").with_columns(pl.col("grade").fill_null(0))
 
 
 def test_grader_recovers_patient_maximum_grade_in_95_percent(mix_dataset: dict[str, pl.DataFrame]) -> None:

@@ -38,7 +38,7 @@ def _fail(message: str) -> typer.Exit:
 
 def _report_table(rows: list[CalibrationRow], patients: int) -> Table:
     table = Table(title=f"Simulated vs published ({patients} patients per product, reference policy)")
-    for column in ("product", "figure", "simulated", "published", "tolerance", "status", "marker", "source"):
+    for column in ("product", "figure", "simulated", "published", "tolerance", "status", "marker", "source", "note"):
         table.add_column(column, overflow="fold")
     for row in rows:
         if row.within:
@@ -56,6 +56,7 @@ def _report_table(rows: list[CalibrationRow], patients: int) -> Table:
             status,
             row.marker,
             row.source,
+            row.note,
         )
     return table
 
@@ -64,11 +65,8 @@ def _validate(product: str | None, patients: int, days: int, seed: int, as_json:
     names = list(product_models()) if product is None or product == MIX else [canonical_product(product)]
     rows = calibration_report(names, patients, days, seed)
     if as_json:
-        typer.echo(
-            json.dumps(
-                [{**asdict(r), "within": r.within, "acceptance": r.acceptance} for r in rows], indent=2
-            )
-        )
+        payload = [{**asdict(r), "within": r.within, "acceptance": r.acceptance, "note": r.note} for r in rows]
+        typer.echo(json.dumps(payload, indent=2))
         return
     _out.print(_report_table(rows, patients))
     misses = [r for r in rows if r.acceptance and not r.within]
@@ -126,9 +124,7 @@ def register(app: typer.Typer) -> None:
             if file_format not in FORMATS:
                 raise _fail(f"--format {file_format!r} is not supported; allowed: {', '.join(FORMATS)}")
             fmt: FileFormat = "parquet" if file_format == "parquet" else "csv"
-            settings = SimulationSettings(
-                product, patients, days, seed, policy, charting_error_rate
-            ).validated()
+            settings = SimulationSettings(product, patients, days, seed, policy, charting_error_rate).validated()
             with Progress(
                 TextColumn("[bold]simulating[/] {task.description}"),
                 BarColumn(),

@@ -46,9 +46,7 @@ class Column:
     allowed: tuple[str, ...] | None = None
 
 
-def _c(
-    name: str, dtype: pl.DataType, required: bool = False, allowed: tuple[str, ...] | None = None
-) -> Column:
+def _c(name: str, dtype: pl.DataType, required: bool = False, allowed: tuple[str, ...] | None = None) -> Column:
     return Column(name, dtype, required, allowed)
 
 
@@ -228,10 +226,7 @@ def conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     unknown = [name for name in frame.columns if name not in known]
     if unknown:
         raise LongFormatError(f"{table}: unknown columns {unknown}; allowed: {', '.join(known)}")
-    exprs = [
-        (pl.col(c.name) if c.name in frame.columns else pl.lit(None)).cast(c.dtype).alias(c.name)
-        for c in columns
-    ]
+    exprs = [(pl.col(c.name) if c.name in frame.columns else pl.lit(None)).cast(c.dtype).alias(c.name) for c in columns]
     out = frame.select(exprs)
     for column in columns:
         if column.required:
@@ -243,8 +238,7 @@ def conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:
             if bad.height:
                 values = bad.get_column(column.name).unique().head(5).to_list()
                 raise LongFormatError(
-                    f"{table}.{column.name}: values {values} not allowed; "
-                    f"allowed: {', '.join(column.allowed)}"
+                    f"{table}.{column.name}: values {values} not allowed; allowed: {', '.join(column.allowed)}"
                 )
     return out
 
@@ -321,26 +315,20 @@ class DatasetWriter:
         chunk = conform(table, frame) if table in TABLES else frame
         expected = self._schemas.setdefault(table, chunk.schema)
         if chunk.schema != expected:
-            raise LongFormatError(
-                f"{table}: chunk schema {chunk.schema} differs from the first chunk {expected}"
-            )
+            raise LongFormatError(f"{table}: chunk schema {chunk.schema} differs from the first chunk {expected}")
         self._rows[table] = self._rows.get(table, 0) + chunk.height
         path = self._tmp / f"{table}.{self.file_format}"
         if self.file_format == "parquet":
             arrow = chunk.to_arrow()
             writer = self._parquet.get(table)
             if writer is None:
-                schema = arrow.schema.with_metadata(
-                    {k.encode(): v.encode() for k, v in self.metadata.items()}
-                )
+                schema = arrow.schema.with_metadata({k.encode(): v.encode() for k, v in self.metadata.items()})
                 writer = pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=True)
                 self._parquet[table] = writer
             writer.write_table(arrow.replace_schema_metadata(writer.schema.metadata))
         else:
             with path.open("a", encoding="utf-8", newline="") as handle:
-                _csv_ready(chunk).write_csv(
-                    handle, include_header=table not in self._csv_started, line_terminator="\n"
-                )
+                _csv_ready(chunk).write_csv(handle, include_header=table not in self._csv_started, line_terminator="\n")
             self._csv_started.add(table)
 
     @property
@@ -388,9 +376,7 @@ def read_table(path: Path, table: str) -> pl.DataFrame:
         elif isinstance(dtype, pl.Date):
             exprs.append(column.str.to_date("%Y-%m-%d"))
         elif dtype == pl.Boolean():
-            exprs.append(
-                column.replace_strict({"true": True, "false": False}, default=None, return_dtype=pl.Boolean())
-            )
+            exprs.append(column.replace_strict({"true": True, "false": False}, default=None, return_dtype=pl.Boolean()))
         else:
             exprs.append(column.cast(dtype))
     return conform(table, raw.select([e for e in exprs if e.meta.output_name() in raw.columns]))

@@ -264,8 +264,7 @@ def _build_quantities(device_names: tuple[str, ...]) -> dict[str, Quantity]:
     out: dict[str, Quantity] = {}
     for name, spec in data["quantities"].items():
         loinc_codes = tuple(
-            LoincCode(str(c["code"]), str(c["display"]), str(c["verification"]))
-            for c in spec.get("loinc") or []
+            LoincCode(str(c["code"]), str(c["display"]), str(c["verification"])) for c in spec.get("loinc") or []
         )
         plausible = spec.get("plausible") or {}
         value_set: tuple[str, ...] | None = None
@@ -441,17 +440,14 @@ def _conversion_for(spec: Quantity, unit: str) -> UnitConversion:
     allowed = ", ".join(repr(u) for u in spec.accepted_units)
     if unit in spec.ambiguous_units:
         raise UnitAmbiguousError(
-            f"{spec.name}: unit {unit!r} is ambiguous: {spec.ambiguous_units[unit]}; "
-            f"accepted units: {allowed}"
+            f"{spec.name}: unit {unit!r} is ambiguous: {spec.ambiguous_units[unit]}; accepted units: {allowed}"
         )
     if unit in spec.rejected_units:
         raise UnitNotAcceptedError(
-            f"{spec.name}: unit {unit!r} is not accepted: {spec.rejected_units[unit]}; "
-            f"accepted units: {allowed}"
+            f"{spec.name}: unit {unit!r} is not accepted: {spec.rejected_units[unit]}; accepted units: {allowed}"
         )
     raise UnitNotAcceptedError(
-        f"{spec.name}: unit {unit!r} is not accepted (interop.md §0.5 rule 4, no guessing); "
-        f"accepted units: {allowed}"
+        f"{spec.name}: unit {unit!r} is not accepted (interop.md §0.5 rule 4, no guessing); accepted units: {allowed}"
     )
 
 
@@ -528,9 +524,7 @@ def check_code(quantity: str, code: str) -> None:
     """Reject a coded value outside the value set of ``quantity`` (interop.md §1.3, §2.4)."""
     spec = _quantity(quantity)
     if spec.value_set is None:
-        raise CodeNotInValueSetError(
-            f"{quantity} is numeric (unit {spec.canonical_unit}), not a coded quantity"
-        )
+        raise CodeNotInValueSetError(f"{quantity} is numeric (unit {spec.canonical_unit}), not a coded quantity")
     if code not in spec.value_set:
         raise CodeNotInValueSetError(
             f"{quantity}: value {code!r} is not in the value set; allowed: {', '.join(spec.value_set)}"
@@ -556,9 +550,7 @@ def resolve_product(name_or_alias: str) -> Product:
     key = _alias_key(name_or_alias)
     if key in _product_aliases():
         return PRODUCTS[_product_aliases()[key]]
-    accepted = ", ".join(
-        f"{p.name} ({', '.join(p.aliases)})" if p.aliases else p.name for p in PRODUCTS.values()
-    )
+    accepted = ", ".join(f"{p.name} ({', '.join(p.aliases)})" if p.aliases else p.name for p in PRODUCTS.values())
     raise UnknownProductError(f"unknown product {name_or_alias!r}; accepted names (aliases): {accepted}")
 
 

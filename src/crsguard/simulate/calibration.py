@@ -31,6 +31,7 @@ PILOT_SEED = 20251121
 TCE_PILOT_PATIENTS = 1500
 TCE_PILOT_DAYS = 30
 ACCEPTANCE_MARKERS = frozenset({"P", "L", "D"})
+UNCONFIRMED_MARKERS = frozenset({"U", "R", "A"})
 
 # Tolerances of risk-and-epidemiology.md §5.9 step 2, in the unit of each figure.
 TOLERANCE_PERCENT_POINTS = {
@@ -85,11 +86,7 @@ def policy_probabilities(product_name: str) -> PolicyProbabilities:
         if 0.0 < product.q3 < 1.0
         else 0.0
     )
-    q3_i = (
-        _sigmoid(q3_intercept + EASIX_RISK_LOG_ODDS * x)
-        if 0.0 < product.q3 < 1.0
-        else np.full(len(x), product.q3)
-    )
+    q3_i = _sigmoid(q3_intercept + EASIX_RISK_LOG_ODDS * x) if 0.0 < product.q3 < 1.0 else np.full(len(x), product.q3)
     has_crs = rng.random(PILOT_PATIENTS) < product.crs_any.value
     top = np.zeros(PILOT_PATIENTS, dtype=int)
     raw_h = np.zeros(PILOT_PATIENTS)
@@ -100,9 +97,7 @@ def policy_probabilities(product_name: str) -> PolicyProbabilities:
     crs_index = np.flatnonzero(has_crs)
     duration_scale = math.exp(
         _bisect(
-            lambda log_s: float(
-                np.median(np.maximum(raw_h[crs_index] * math.exp(log_s), floor_h[crs_index]))
-            ),
+            lambda log_s: float(np.median(np.maximum(raw_h[crs_index] * math.exp(log_s), floor_h[crs_index]))),
             product.duration.median_h,
         )
     )
@@ -168,9 +163,7 @@ class _Allocation:
         return probs
 
 
-def _use_rates(
-    product: ProductModel, probs: PolicyProbabilities, rng_seed: int
-) -> tuple[float, float, float]:
+def _use_rates(product: ProductModel, probs: PolicyProbabilities, rng_seed: int) -> tuple[float, float, float]:
     """Patient-level tocilizumab use, corticosteroid use (for CRS) and grade ≥ 3 share on a pilot."""
     horizon = int(TCE_PILOT_DAYS * HOURS_PER_DAY)
     reference = policy("reference")
@@ -179,9 +172,7 @@ def _use_rates(
         for i in range(TCE_PILOT_PATIENTS)
     ]
     toci = sum(c.received({"tocilizumab"}, {"crs"}) for c in courses) / len(courses)
-    steroid = sum(c.received({"dexamethasone", "methylprednisolone"}, {"crs"}) for c in courses) / len(
-        courses
-    )
+    steroid = sum(c.received({"dexamethasone", "methylprednisolone"}, {"crs"}) for c in courses) / len(courses)
     grade3 = sum(c.crs_max >= 3 for c in courses) / len(courses)
     return toci, steroid, grade3
 
@@ -245,6 +236,11 @@ class CalibrationRow:
     @property
     def within(self) -> bool:
         return abs(self.simulated - self.published) <= self.tolerance + 1e-9
+
+    @property
+    def note(self) -> str:
+        """Figures resting on unconfirmed or reconstructed sources say so (spec README)."""
+        return "requires clinician confirmation" if self.marker in UNCONFIRMED_MARKERS else ""
 
     @property
     def acceptance(self) -> bool:
@@ -321,9 +317,7 @@ def product_rows(product_name: str, cohort: list[SimulatedPatient]) -> list[Cali
                 str(figure["source"]),
             )
         )
-    add_percent(
-        "tocilizumab_use", product.tocilizumab_use, [c.received({"tocilizumab"}, {"crs"}) for c in courses]
-    )
+    add_percent("tocilizumab_use", product.tocilizumab_use, [c.received({"tocilizumab"}, {"crs"}) for c in courses])
     if product.steroid_use is not None:
         reasons = {"crs"} if product.steroid_use.scope == "crs" else {"crs", "icans"}
         add_percent(

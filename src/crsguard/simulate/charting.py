@@ -183,9 +183,7 @@ def _blocks(levels: NDArray[np.int8], minimum: int) -> list[tuple[int, int, int]
     padded = np.concatenate([[-1], levels.astype(np.int64), [-1]])
     edges = np.flatnonzero(padded[1:] != padded[:-1])
     starts, ends = edges[:-1], edges[1:]
-    return [
-        (int(a), int(b), int(levels[a])) for a, b in zip(starts, ends, strict=True) if levels[a] >= minimum
-    ]
+    return [(int(a), int(b), int(levels[a])) for a, b in zip(starts, ends, strict=True) if levels[a] >= minimum]
 
 
 def _choice(rng: np.random.Generator, weights: Mapping[str, float]) -> str:
@@ -194,9 +192,7 @@ def _choice(rng: np.random.Generator, weights: Mapping[str, float]) -> str:
     return names[int(rng.choice(len(names), p=p / p.sum()))]
 
 
-def oxygen_intervals(
-    rng: np.random.Generator, latent: LatentHourly
-) -> tuple[list[Interval], NDArray[np.int64]]:
+def oxygen_intervals(rng: np.random.Generator, latent: LatentHourly) -> tuple[list[Interval], NDArray[np.int64]]:
     """Device intervals per constant hypoxia level (§5.7), and the interval index per hour (−1 none)."""
     oxygen = load_module("charting")["oxygen"]
     hours = latent.hours
@@ -215,17 +211,13 @@ def oxygen_intervals(
         elif level == 2:
             device = _choice(rng, oxygen["high_flow_devices"]["values"])
             spec = oxygen[
-                "high_flow_nasal_cannula_flow_l_min"
-                if device == "high_flow_nasal_cannula"
-                else "mask_flow_l_min"
+                "high_flow_nasal_cannula_flow_l_min" if device == "high_flow_nasal_cannula" else "mask_flow_l_min"
             ]
             flow = float(rng.integers(int(spec["min"]), int(spec["max"]) + 1))
             has_fio2 = device in ("high_flow_nasal_cannula", "venturi_mask")
             fio2 = (
                 float(
-                    rng.integers(
-                        int(oxygen["high_flow_fio2_pct"]["min"]), int(oxygen["high_flow_fio2_pct"]["max"]) + 1
-                    )
+                    rng.integers(int(oxygen["high_flow_fio2_pct"]["min"]), int(oxygen["high_flow_fio2_pct"]["max"]) + 1)
                 )
                 if has_fio2
                 else None
@@ -351,12 +343,8 @@ def _vitals(
     buffers.add(minute, "spo2", spo2.astype(np.float64))
     link = owner[hours]
     on_o2 = link >= 0
-    flows = np.array(
-        [np.nan if i < 0 or oxygen[i].extra["flow"] is None else oxygen[i].extra["flow"] for i in link]
-    )
-    fio2s = np.array(
-        [np.nan if i < 0 or oxygen[i].extra["fio2"] is None else oxygen[i].extra["fio2"] for i in link]
-    )
+    flows = np.array([np.nan if i < 0 or oxygen[i].extra["flow"] is None else oxygen[i].extra["flow"] for i in link])
+    fio2s = np.array([np.nan if i < 0 or oxygen[i].extra["fio2"] is None else oxygen[i].extra["fio2"] for i in link])
     has_flow = on_o2 & ~np.isnan(flows) if n else on_o2
     has_fio2 = on_o2 & ~np.isnan(fio2s) if n else on_o2
     buffers.add(minute[has_flow], "oxygen_flow_rate", flows[has_flow], link=link[has_flow])
@@ -369,9 +357,7 @@ def _bump(u: FloatArray, peak_h: float) -> FloatArray:
     return np.asarray(x * x * np.exp(2 * (1 - x)), dtype=np.float64)
 
 
-def _lab_values(
-    rng: np.random.Generator, sim: SimulatedPatient, lab_hours: FloatArray
-) -> dict[str, FloatArray]:
+def _lab_values(rng: np.random.Generator, sim: SimulatedPatient, lab_hours: FloatArray) -> dict[str, FloatArray]:
     """Daily lab trajectories around CRS (risk-and-epidemiology.md §2 shapes, §5.7 anchors; [A])."""
     labs = load_module("charting")["labs"]
     base = sim.baseline.labs
@@ -391,16 +377,12 @@ def _lab_values(
         shape = _bump(u, value(labs["crp_peak_after_onset_h"]))
         if episode.tocilizumab_h:
             since = lab_hours - episode.tocilizumab_h[0] - 24.0
-            shape = shape * np.where(
-                since > 0, np.exp(-since * math.log(2) / value(labs["crp_half_life_h"])), 1.0
-            )
+            shape = shape * np.where(since > 0, np.exp(-since * math.log(2) / value(labs["crp_half_life_h"])), 1.0)
         crp = crp + peak * shape
         multiple = float(labs["ferritin_peak_multiple_by_grade"][grade_key])
         ferritin = ferritin * (1 + (multiple - 1) * _bump(u, value(labs["ferritin_peak_after_onset_h"])))
         if episode.realised_max >= 3:
-            fibrinogen = fibrinogen * (
-                1 - value(labs["fibrinogen_drop_fraction_grade3plus"]) * _bump(u, 96.0)
-            )
+            fibrinogen = fibrinogen * (1 - value(labs["fibrinogen_drop_fraction_grade3plus"]) * _bump(u, 96.0))
             rise = labs["creatinine_rise_multiple_grade3plus"]
             kidney = kidney * (1 + (rng.uniform(rise["min"], rise["max"]) - 1) * _bump(u, 72.0))
         if episode.realised_max >= 2:
@@ -447,9 +429,7 @@ def _marrow(
         )
     high = rng.random() < value(labs["ht_high_share"])
     group = "ht_high" if high else "ht_low"
-    days = labs["neutropenia_days_median"][group] * math.exp(
-        labs["neutropenia_log_sd"][group] * rng.standard_normal()
-    )
+    days = labs["neutropenia_days_median"][group] * math.exp(labs["neutropenia_log_sd"][group] * rng.standard_normal())
     nadir = rng.uniform(labs["anc_nadir"]["min"], labs["anc_nadir"]["max"])
     start_h, end_h = 48.0, 48.0 + days * 24.0
     recovery = np.clip((hours - end_h) / (5 * 24.0), 0, 1)
@@ -551,9 +531,7 @@ def _ice(
     methods = np.where(sedated, METHODS.index("sedation"), METHODS.index("unarousable"))
     for method in np.unique(methods[unable]):
         pick = unable & (methods == method)
-        buffers.add(
-            minute[pick], "ice_unable", code=np.full(int(pick.sum()), CODES.index("true")), method=int(method)
-        )
+        buffers.add(minute[pick], "ice_unable", code=np.full(int(pick.sum()), CODES.index("true")), method=int(method))
 
 
 def _ice_items(rng: np.random.Generator, total: int) -> list[int]:
@@ -595,9 +573,7 @@ def chart_patient(
     grade4_unarousable = rng.random() < value(load_module("icans")["parameters"]["unarousable_share_grade4"])
     _ice(rng, latent, t0_hour, oxygen, owner, grade4_unarousable, buffers)
     every = int(value(charting["schedule"]["weight_every_days"])) * 24
-    weight_hours = np.concatenate([[baseline_h], np.arange((6 - t0_hour) % 24, hours, every)]).astype(
-        np.float64
-    )
+    weight_hours = np.concatenate([[baseline_h], np.arange((6 - t0_hour) % 24, hours, every)]).astype(np.float64)
     weights = np.round(sim.baseline.weight_kg + rng.normal(0, 0.8, len(weight_hours)), 1)
     weights[0] = sim.baseline.weight_kg
     minutes = np.round(weight_hours * MINUTES_PER_HOUR).astype(np.int64)
@@ -682,9 +658,7 @@ def _patient_row(sim: SimulatedPatient, t0_us: int, patient_id: str, hours: int)
         "dose_unit": None if first_dose is None else first_dose.dose_unit,
         "monitoring_end": t0_us + hours * 60 * US_PER_MINUTE,
         "site_id": "SIM",
-        "lymphodepletion_start": None
-        if sim.product.is_tce
-        else t0_us - round(ld_days * 24 * 60) * US_PER_MINUTE,
+        "lymphodepletion_start": None if sim.product.is_tce else t0_us - round(ld_days * 24 * 60) * US_PER_MINUTE,
     }
 
 

@@ -188,9 +188,7 @@ def observations_frame(chunk: _Chunk) -> pl.DataFrame:
     quantity_names = dict(enumerate(CHARTED_QUANTITIES))
     sources = {i: SOURCE_OF_QUANTITY[q] for i, q in quantity_names.items()}
     codes = {i: source_code(q) for i, q in quantity_names.items()}
-    specimen = {
-        i: LAB_SPECIMEN.get(q, "serum") if sources[i] == "lis" else None for i, q in quantity_names.items()
-    }
+    specimen = {i: LAB_SPECIMEN.get(q, "serum") if sources[i] == "lis" else None for i, q in quantity_names.items()}
     time = pl.col("time_us").cast(pl.Datetime("us", "UTC"))
     return frame.select(
         pl.col("patient_id"),
@@ -206,24 +204,14 @@ def observations_frame(chunk: _Chunk) -> pl.DataFrame:
         .then((pl.col("time_us") + pl.col("delay") * US_PER_MINUTE).cast(pl.Datetime("us", "UTC")))
         .alias("available_time"),
         pl.when(pl.col("method_i") >= 0)
-        .then(
-            pl.col("method_i").replace_strict(
-                dict(enumerate(METHODS)), default=None, return_dtype=pl.String()
-            )
-        )
+        .then(pl.col("method_i").replace_strict(dict(enumerate(METHODS)), default=None, return_dtype=pl.String()))
         .alias("method"),
-        pl.when(pl.col("q") == CHARTED_QUANTITIES.index("body_temperature"))
-        .then(pl.lit("oral"))
-        .alias("body_site"),
+        pl.when(pl.col("q") == CHARTED_QUANTITIES.index("body_temperature")).then(pl.lit("oral")).alias("body_site"),
         pl.col("q").replace_strict(specimen, return_dtype=pl.String()).alias("specimen"),
         pl.lit("final").alias("status"),
-        pl.concat_str([pl.col("patient_id"), pl.lit("-R"), pl.col("row").cast(pl.String())]).alias(
-            "record_id"
-        ),
+        pl.concat_str([pl.col("patient_id"), pl.lit("-R"), pl.col("row").cast(pl.String())]).alias("record_id"),
         pl.when(pl.col("link") >= 0)
-        .then(
-            pl.concat_str([pl.col("patient_id"), pl.lit("-O"), pl.col("link").cast(pl.String()).str.zfill(3)])
-        )
+        .then(pl.concat_str([pl.col("patient_id"), pl.lit("-O"), pl.col("link").cast(pl.String()).str.zfill(3)]))
         .alias("link_id"),
         pl.col("q").replace_strict(codes, return_dtype=pl.String()).alias("source_code"),
     )
@@ -305,8 +293,7 @@ def run_simulation(
         clashes = writer.existing_targets(tables)
         if clashes and not overwrite:
             raise SimulationError(
-                f"output folder already holds {', '.join(str(c) for c in clashes)}; "
-                "use --overwrite or another --out"
+                f"output folder already holds {', '.join(str(c) for c in clashes)}; use --overwrite or another --out"
             )
         chunk = _Chunk()
         done = 0

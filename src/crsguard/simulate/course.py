@@ -125,12 +125,8 @@ class _Params:
         mgmt = load_module("management")
         icans = load_module("icans")
         dist = crs["distributions"]
-        self.car_t_reach: tuple[WaitingTime, ...] = tuple(
-            from_spec(dist[f"time_to_rung_{k}"]) for k in (2, 3, 4)
-        )
-        self.tce_reach: tuple[WaitingTime, ...] = tuple(
-            from_spec(dist[f"tce_time_to_rung_{k}"]) for k in (2, 3, 4)
-        )
+        self.car_t_reach: tuple[WaitingTime, ...] = tuple(from_spec(dist[f"time_to_rung_{k}"]) for k in (2, 3, 4))
+        self.tce_reach: tuple[WaitingTime, ...] = tuple(from_spec(dist[f"tce_time_to_rung_{k}"]) for k in (2, 3, 4))
         p = crs["parameters"]
         self.duration_multiplier = value(p["duration_multiplier_grade3plus"])
         self.min_after_peak = value(p["min_hours_after_peak"])
@@ -352,9 +348,7 @@ def play_episode(
             + float(p.fever["peak_gamma_scale_per_grade"]["value"]) * (realised - 1),
         )
     )
-    fever_peak = min(
-        float(p.fever["peak_base_c"]["value"]) + fever_excess, float(p.fever["peak_cap_c"]["value"])
-    )
+    fever_peak = min(float(p.fever["peak_base_c"]["value"]) + fever_excess, float(p.fever["peak_cap_c"]["value"]))
     episode = Episode(
         onset_h=plan.onset_h,
         planned_max=plan.planned_max,
@@ -383,9 +377,7 @@ def _give_tocilizumab(
     while hour < episode.resolve_h and len(episode.tocilizumab_h) < p.toci_max:
         episode.tocilizumab_h.append(hour)
         administrations.append(
-            Administration(
-                hour, "tocilizumab", _tocilizumab_dose_mg(weight_kg), "mg", "iv", p.toci_infusion_h, "crs"
-            )
+            Administration(hour, "tocilizumab", _tocilizumab_dose_mg(weight_kg), "mg", "iv", p.toci_infusion_h, "crs")
         )
         nxt = hour + p.toci_repeat_h
         if episode.rung_at(nxt) < max(episode.rung_at(hour), 2):
@@ -393,9 +385,7 @@ def _give_tocilizumab(
         hour = nxt + float(rng.uniform(0.0, 1.0))
 
 
-def give_dexamethasone(
-    start_h: float, end_h: float, reason: str, administrations: list[Administration]
-) -> None:
+def give_dexamethasone(start_h: float, end_h: float, reason: str, administrations: list[Administration]) -> None:
     """Dexamethasone 10 mg IV every 6 h from start until end (management.md CRS-3a; §5.6)."""
     p = params()
     hour = start_h
@@ -440,9 +430,7 @@ def give_crs_steroids(
             for day in range(p.mp_days):
                 hour = mp_start + day * HOURS_PER_DAY
                 if episode.death_h is None or hour < episode.death_h:
-                    administrations.append(
-                        Administration(hour, "methylprednisolone", p.mp_mg, "mg", "iv", 1.0, "crs")
-                    )
+                    administrations.append(Administration(hour, "methylprednisolone", p.mp_mg, "mg", "iv", 1.0, "crs"))
     hour = start
     while hour < max(end, start + 0.5):
         in_mp = mp_window is not None and mp_window[0] <= hour < mp_window[1]

@@ -100,9 +100,7 @@ class CiltaCelOnsetMixture:
             bad = out > self.truncate_d
             if not bad.any():
                 break
-            out[bad] = np.exp(
-                np.log(self.late_median_d) + self.late_sigma * rng.standard_normal(int(bad.sum()))
-            )
+            out[bad] = np.exp(np.log(self.late_median_d) + self.late_sigma * rng.standard_normal(int(bad.sum())))
         np.minimum(out, self.truncate_d, out=out)
         out[early] = rng.uniform(self.early_low_d, self.early_high_d, int(early.sum()))
         return np.asarray(out * HOURS_PER_DAY, dtype=np.float64)
@@ -164,9 +162,7 @@ def lognormal(median_h: float, sigma: float) -> SplitLogNormal:
     return SplitLogNormal(math.log(median_h), sigma, sigma)
 
 
-def from_spec(
-    spec: Mapping[str, Any], *, default_sigma: float = 0.5, high_h: float | None = None
-) -> WaitingTime:
+def from_spec(spec: Mapping[str, Any], *, default_sigma: float = 0.5, high_h: float | None = None) -> WaitingTime:
     """Build a waiting time from a module entry (``family`` lognormal/split_lognormal or a product figure)."""
     special = spec.get("special")
     if special == "cartitude_mixture":

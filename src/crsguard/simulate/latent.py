@@ -185,16 +185,12 @@ def latent_grade(
     rung: Int8Array, hypotension: Int8Array, hypoxia: Int8Array, fever: BoolArray, masked: BoolArray
 ) -> Int8Array:
     """Latent ASTCT grade per hour (risk-and-epidemiology.md §5.2; crs-grading.md §3.1 rules 1-6, A3)."""
-    component = np.maximum(
-        np.where(hypotension > 0, hypotension + 1, 0), np.where(hypoxia > 0, hypoxia + 1, 0)
-    )
+    component = np.maximum(np.where(hypotension > 0, hypotension + 1, 0), np.where(hypoxia > 0, hypoxia + 1, 0))
     grade = np.where(fever, np.maximum(component, 1), np.where(masked, component, 0))
     return np.where(rung > 0, grade, 0).astype(np.int8)
 
 
-def latent_hourly(
-    rng: np.random.Generator, course: PatientCourse, hours: int, t0_hour_of_day: int
-) -> LatentHourly:
+def latent_hourly(rng: np.random.Generator, course: PatientCourse, hours: int, t0_hour_of_day: int) -> LatentHourly:
     """Build every hourly latent array of one patient; adds the antipyretic doses to the course."""
     rung = np.zeros(hours, dtype=np.int8)
     for episode in course.episodes:
@@ -214,6 +210,4 @@ def latent_hourly(
     grade = latent_grade(rung, hypotension, hypoxia, fever, masked)
     if course.death_h is not None and course.death_h < hours:
         grade[course.death_h] = 5
-    return LatentHourly(
-        hours, rung, hypotension, hypoxia, icans, temperature, fever, masked, grade, readings, changes
-    )
+    return LatentHourly(hours, rung, hypotension, hypoxia, icans, temperature, fever, masked, grade, readings, changes)

@@ -29,9 +29,7 @@ class ModuleError(ValueError):
 
 
 def module_text(name: str) -> str:
-    return (
-        resources.files("crsguard.simulate").joinpath("modules", f"{name}.yaml").read_text(encoding="utf-8")
-    )
+    return resources.files("crsguard.simulate").joinpath("modules", f"{name}.yaml").read_text(encoding="utf-8")
 
 
 @cache
@@ -225,9 +223,7 @@ def _product_model(name: str, spec: Mapping[str, Any]) -> ProductModel:
     q2 = value(spec["q2"])
     q3 = 0.0 if crs_any.value == 0 or q2 == 0 else min(1.0, grade3.value / crs_any.value / q2)
     onset_cap = spec.get("onset_max_days")
-    onset = from_spec(
-        spec["crs_onset"], high_h=None if onset_cap is None else value(onset_cap) * HOURS_PER_DAY
-    )
+    onset = from_spec(spec["crs_onset"], high_h=None if onset_cap is None else value(onset_cap) * HOURS_PER_DAY)
     icans_sigma = value(icans["parameters"]["onset_sigma_when_range_unknown"])
     default_icans_duration = icans["distributions"]["icans_duration_default"]
     icans_duration_spec = spec.get("icans_duration")
@@ -273,9 +269,7 @@ def _product_model(name: str, spec: Mapping[str, Any]) -> ProductModel:
         icans_duration=icans_duration,
         schedule=schedule,
         premedication=bool(spec.get("premedication", False)),
-        first_event_dose_share=tuple(
-            float(x) for x in (spec.get("first_event_dose_share") or {}).get("values", ())
-        ),
+        first_event_dose_share=tuple(float(x) for x in (spec.get("first_event_dose_share") or {}).get("values", ())),
     )
 
 
@@ -288,10 +282,6 @@ def product_models() -> Mapping[str, ProductModel]:
 
 def mix_weights() -> Mapping[str, float]:
     """Product mix of ``--product mix`` [A], normalised to sum 1."""
-    raw = {
-        k: float(v)
-        for k, v in load_module("products")["mix_weights"].items()
-        if k not in {"marker", "source"}
-    }
+    raw = {k: float(v) for k, v in load_module("products")["mix_weights"].items() if k not in {"marker", "source"}}
     total = sum(raw.values())
     return {k: v / total for k, v in raw.items()}

@@ -113,12 +113,8 @@ def _car_t_episodes(
 def _premedication(dose_h: float, administrations: list[Administration]) -> None:
     p = params()
     at = dose_h - p.premed_lead_h
-    administrations.append(
-        Administration(at, "dexamethasone", p.premed_dex_mg, "mg", "po", 0.0, "premedication")
-    )
-    administrations.append(
-        Administration(at, "acetaminophen", p.premed_apap_mg, "mg", "po", 0.0, "premedication")
-    )
+    administrations.append(Administration(at, "dexamethasone", p.premed_dex_mg, "mg", "po", 0.0, "premedication"))
+    administrations.append(Administration(at, "acetaminophen", p.premed_apap_mg, "mg", "po", 0.0, "premedication"))
 
 
 def _tce_onset(rng: np.random.Generator, product: ProductModel, room_h: float) -> float:
@@ -226,9 +222,7 @@ def simulate_patient(
         )
     else:
         administrations.append(
-            Administration(
-                0.0, product.name, math.nan, "", "iv", 0.5, "treatment", kind="product_administration"
-            )
+            Administration(0.0, product.name, math.nan, "", "iv", 0.5, "treatment", kind="product_administration")
         )
         episodes, onsets = _car_t_episodes(
             rng, product, q3, policy_, probs, baseline.weight_kg, horizon_h, administrations
