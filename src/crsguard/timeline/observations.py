@@ -1,0 +1,143 @@
+"""Snapshot fields from charted observations: look-back windows and latest values (interop.md §1.5).
+
+All rules are rows of `WINDOW_RULES` (field, quantity, worst = max/min) or small named functions; all of them run
+as Polars window expressions over one frame in which the grid rows and the observation rows of a patient are
+interleaved in time order (`rolling_*_by` for windows, `forward_fill` for latest values). No per-patient loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from crsguard.grading.crs_derived import FEVER_C
+from crsguard.model import toxicity as tox
+from crsguard.timeline.config import TimelineConfig
+
+
+@dataclass(frozen=True)
+class WindowRule:
+    """Snapshot `field` = worst (`max` or `min`) value of `quantity` in the window (interop.md §1.5)."""
+
+    field: str
+    quantity: str
+    worst: str
+    source: str
+
+
+WINDOW_RULES: tuple[WindowRule, ...] = (
+    WindowRule("temperature_c", "body_temperature", "max", "interop.md §1.5 (highest value, any site)"),
+    WindowRule("sbp_mmhg", "systolic_bp", "min", "interop.md §1.5 (lowest value; MAP not mapped, A16)"),
+    *(WindowRule(q, q, "max", "interop.md §1.5 (laboratory: highest value)")
+      for q in ("alt", "ast", "bilirubin_total", "creatinine", "inr", "aptt", "ferritin", "ldh")),
+    *(WindowRule(q, q, "min", "interop.md §1.5 (laboratory: lowest value)")
+      for q in ("anc", "platelets", "hemoglobin", "wbc", "fibrinogen")),
+    WindowRule("alc", "lymphocytes_abs", "min", "interop.md §1.5 (lymphocytes_abs → alc, lowest value)"),
+    WindowRule("spo2_rest", "spo2", "min", "interop.md §1.5 (lowest value)"),
+    WindowRule("heart_rate", "heart_rate", "max", "interop.md §1.5 (highest value)"),
+    WindowRule("ice_total", "ice_total", "min", "interop.md §1.5 (assessment with the lowest ice_total)"),
+)
+
+#: consciousness_astct → loc, worst in the window (interop.md §1.5); ranks follow `tox.Loc` order.
+LOC_OF_CONSCIOUSNESS: dict[str, str] = {
+    "normal": tox.Loc.alert.value,
+    "awakens_spontaneously": tox.Loc.awakens_spontaneously.value,
+    "awakens_to_voice": tox.Loc.awakens_to_voice.value,
+    "awakens_to_tactile": tox.Loc.awakens_only_to_tactile.value,
+    "unarousable_or_coma": tox.Loc.unarousable.value,
+}
+_LOC_RANK = {loc.value: rank for rank, loc in enumerate(tox.Loc)}
+
+#: ice_unable reason → ice_status (interop.md §1.5); `unarousable` wins over a total in the window.
+ICE_STATUS_OF_REASON: dict[str, str] = {
+    "unarousable": tox.IceStatus.not_assessable_unarousable.value,
+    "sedation": tox.IceStatus.not_assessable_sedation.value,
+    "intubated_awake": tox.IceStatus.not_assessable_intubated_awake.value,
+    "language": tox.IceStatus.not_assessable_language.value,
+}
+OTHER_REASON = tox.IceStatus.not_assessable_other.value
+
+WEIGHT_QUANTITY = "body_weight"
+DOSING_METHOD = "dosing"
+TEMPERATURE_QUANTITY = "body_temperature"
+
+
+def _value_columns(obs: pl.LazyFrame) -> list[pl.Expr]:
+    """One column per rule holding the observation's value where the row is that quantity."""
+    quantity, value = pl.col("quantity"), pl.col("value")
+    columns = [pl.when(quantity == r.quantity).then(value).alias(f"__v_{r.field}") for r in WINDOW_RULES]
+    rank = pl.col("value_code").replace_strict(LOC_OF_CONSCIOUSNESS, default=None).replace_strict(
+        _LOC_RANK, default=None, return_dtype=pl.Int64)
+    columns.append(pl.when(quantity == "consciousness_astct").then(rank).alias("__loc_rank"))
+    unable = (quantity == "ice_unable") & (pl.col("value_code") == "true")
+    reason = pl.col("method")
+    columns.append(pl.when(unable & (reason == "unarousable")).then(1).alias("__ice_unarousable"))
+    for name in ICE_STATUS_OF_REASON:
+        if name != "unarousable":
+            columns.append(pl.when(unable & (reason == name)).then(1).alias(f"__ice_{name}"))
+    known = list(ICE_STATUS_OF_REASON)
+    columns.append(pl.when(unable & (reason.is_null() | ~reason.is_in(known))).then(1).alias("__ice_other"))
+    weight = quantity == WEIGHT_QUANTITY
+    dosing = pl.col("method") == DOSING_METHOD
+    columns.append(pl.when(weight & dosing.fill_null(False).not_()).then(value).alias("__weight_measured"))
+    columns.append(pl.when(weight & dosing.fill_null(False)).then(value).alias("__weight_dosing"))
+    fever = (quantity == TEMPERATURE_QUANTITY) & (value >= FEVER_C)
+    columns.append(pl.when(fever).then(pl.col("time")).alias("__fever_time"))
+    return columns
+
+
+def observation_fields(grid: pl.LazyFrame, observations: pl.LazyFrame, config: TimelineConfig) -> pl.LazyFrame:
+    """Grid rows (patient_id, time) with every observation-derived snapshot field of interop.md §1.5."""
+    obs = observations.select("patient_id", "time", *_value_columns(observations)).with_columns(
+        pl.lit(False).alias("__grid"))
+    rows = grid.select("patient_id", "time", pl.lit(True).alias("__grid"))
+    both = pl.concat([obs, rows], how="diagonal_relaxed")
+    both = both.sort("patient_id", "time", "__grid")
+    window = f"{int(config.window.total_seconds())}s"
+
+    def rolling(expr: pl.Expr, worst: str) -> pl.Expr:
+        method = expr.rolling_max_by if worst == "max" else expr.rolling_min_by
+        return method("time", window_size=window).over("patient_id")
+
+    fields = [rolling(pl.col(f"__v_{r.field}"), r.worst).alias(r.field) for r in WINDOW_RULES]
+    loc_rank = rolling(pl.col("__loc_rank"), "max")
+    reasons = {name: rolling(pl.col(f"__ice_{name}"), "max") for name in (*ICE_STATUS_OF_REASON, "other")}
+    fields += [
+        loc_rank.alias("__loc_rank"),
+        *(expr.alias(f"__ice_{name}") for name, expr in reasons.items()),
+        pl.col("__weight_measured").forward_fill().over("patient_id").alias("__weight_measured"),
+        pl.col("__weight_dosing").forward_fill().over("patient_id").alias("__weight_dosing"),
+        rolling(pl.col("__fever_time"), "min").alias("fever_onset_time"),
+    ]
+    graded = both.with_columns(fields).filter(pl.col("__grid"))
+    return graded.with_columns(
+        _loc(pl.col("__loc_rank")).alias("loc"),
+        *_ice(pl.col("ice_total"), reasons={n: pl.col(f"__ice_{n}") for n in reasons}),
+    ).select(
+        "patient_id",
+        "time",
+        *(r.field for r in WINDOW_RULES if r.field != "ice_total"),
+        "ice_total",
+        "ice_status",
+        "loc",
+        pl.coalesce("__weight_measured", "__weight_dosing").alias("__weight_observed"),
+        "fever_onset_time",
+    )
+
+
+def _loc(rank: pl.Expr) -> pl.Expr:
+    names = {r: name for name, r in _LOC_RANK.items()}
+    return rank.replace_strict(names, default=None, return_dtype=pl.String)
+
+
+def _ice(total: pl.Expr, reasons: dict[str, pl.Expr]) -> list[pl.Expr]:
+    """ice_status per interop.md §1.5: unarousable first, then a total (assessed), then other reasons."""
+    status = pl.when(reasons["unarousable"] == 1).then(pl.lit(ICE_STATUS_OF_REASON["unarousable"]))
+    status = status.when(total.is_not_null()).then(pl.lit(tox.IceStatus.assessed.value))
+    for name, value in ICE_STATUS_OF_REASON.items():
+        if name != "unarousable":
+            status = status.when(reasons[name] == 1).then(pl.lit(value))
+    status = status.when(reasons["other"] == 1).then(pl.lit(OTHER_REASON)).otherwise(None)
+    assessed = status == tox.IceStatus.assessed.value
+    return [status.alias("ice_status"), pl.when(assessed).then(total).cast(pl.Int64).alias("ice_total")]
