@@ -4,6 +4,7 @@ import typer
 
 from crsguard import __version__
 from crsguard.cli import grade, management, risk, simulate
+from crsguard.cli import timeline
 
 app = typer.Typer(
     name="crsguard",
@@ -31,3 +32,4 @@ grade.register(app)
 risk.register(app)
 management.register(app)
 simulate.register(app)
+timeline.register(app)

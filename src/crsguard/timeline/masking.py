@@ -51,11 +51,11 @@ def _pass(frame: pl.DataFrame, drugs: pl.DataFrame, gap: timedelta) -> pl.Series
         pl.col("time").last().alias("__last_active"),
     ).with_columns(pl.coalesce("__onset", "__onset_eval").alias("__onset")).sort("patient_id", "__onset")
     first_dose = episodes.join_asof(
-        drugs, left_on="__onset", right_on="drug_time", by="patient_id", strategy="forward"
+        drugs, left_on="__onset", right_on="drug_time", by="patient_id", strategy="forward", check_sortedness=False
     ).select("patient_id", "__episode", "__onset_eval", "__last_active", "drug_time")
     spans = first_dose.filter(pl.col("drug_time") <= pl.col("__last_active") + gap).sort("patient_id", "__onset_eval")
     joined = frame.select("patient_id", "time").with_row_index("__row").sort("patient_id", "time").join_asof(
-        spans, left_on="time", right_on="__onset_eval", by="patient_id", strategy="backward"
+        spans, left_on="time", right_on="__onset_eval", by="patient_id", strategy="backward", check_sortedness=False
     )
     masked = (pl.col("drug_time") <= pl.col("time")) & (pl.col("time") <= pl.col("__last_active") + gap)
     return joined.sort("__row").select(masked.fill_null(False)).to_series()
