@@ -8,30 +8,52 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from crsguard.io.reader import ReadOptions, read_dataset, validate_tables
 from crsguard.io.longformat import polars_schema
+from crsguard.io.reader import ReadOptions, read_dataset, validate_tables
 
 T0 = datetime(2025, 1, 1, 8, 0, tzinfo=UTC)
 
 
-def observation(hours: float, quantity: str, value: float | None, unit: str | None, *,
-                code: str | None = None) -> dict[str, object]:
-    return {"patient_id": "P1", "time": T0 + timedelta(hours=hours), "quantity": quantity, "value": value,
-            "unit": unit, "source": "test", "value_code": code, "status": "final"}
+def observation(
+    hours: float, quantity: str, value: float | None, unit: str | None, *, code: str | None = None
+) -> dict[str, object]:
+    return {
+        "patient_id": "P1",
+        "time": T0 + timedelta(hours=hours),
+        "quantity": quantity,
+        "value": value,
+        "unit": unit,
+        "source": "test",
+        "value_code": code,
+        "status": "final",
+    }
 
 
 def _conform(frame: pl.DataFrame, table: str) -> pl.DataFrame:
-    return frame.select((pl.col(c) if c in frame.columns else pl.lit(None)).cast(t).alias(c)
-                        for c, t in polars_schema(table).items())
+    return frame.select(
+        (pl.col(c) if c in frame.columns else pl.lit(None)).cast(t).alias(c) for c, t in polars_schema(table).items()
+    )
 
 
 def raw_tables(rows: list[dict[str, object]]) -> dict[str, pl.DataFrame]:
-    patient = pl.DataFrame([{"patient_id": "P1", "course_id": "1", "product": "axicabtagene_ciloleucel",
-                             "product_class": "car_t", "t0": T0, "monitoring_end": T0 + timedelta(days=2)}])
-    return {"patients": _conform(patient, "patients"),
-            "observations": _conform(pl.DataFrame(rows, infer_schema_length=None), "observations"),
-            "interventions": pl.DataFrame(schema=polars_schema("interventions")),
-            "events": pl.DataFrame(schema=polars_schema("events"))}
+    patient = pl.DataFrame(
+        [
+            {
+                "patient_id": "P1",
+                "course_id": "1",
+                "product": "axicabtagene_ciloleucel",
+                "product_class": "car_t",
+                "t0": T0,
+                "monitoring_end": T0 + timedelta(days=2),
+            }
+        ]
+    )
+    return {
+        "patients": _conform(patient, "patients"),
+        "observations": _conform(pl.DataFrame(rows, infer_schema_length=None), "observations"),
+        "interventions": pl.DataFrame(schema=polars_schema("interventions")),
+        "events": pl.DataFrame(schema=polars_schema("events")),
+    }
 
 
 @pytest.mark.parametrize(
@@ -55,8 +77,12 @@ def test_bad_rows_are_quarantined_with_their_reason(row: dict[str, object], reas
 
 
 def test_units_are_converted_to_canonical() -> None:
-    rows = [observation(1, "body_temperature", 101.3, "°F"), observation(2, "creatinine", 88.42, "umol/L"),
-            observation(3, "platelets", 500.0, "/uL"), observation(4, "spo2", 0.95, "1")]
+    rows = [
+        observation(1, "body_temperature", 101.3, "°F"),
+        observation(2, "creatinine", 88.42, "umol/L"),
+        observation(3, "platelets", 500.0, "/uL"),
+        observation(4, "spo2", 0.95, "1"),
+    ]
     values = validate_tables(raw_tables(rows)).observations.sort("time")["value"].to_list()
     assert values[0] == 38.5
     assert values[1] == pytest.approx(1.0, abs=1e-3)
@@ -72,9 +98,9 @@ def test_fraction_sources_are_read_as_percent() -> None:
 
 def write_csv(directory: Path, time_text: str) -> None:
     tables = raw_tables([observation(1, "heart_rate", 80.0, "/min")])
-    tables["patients"].with_columns(pl.col("t0").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                    pl.col("monitoring_end").dt.strftime("%Y-%m-%dT%H:%M:%SZ")).write_csv(
-        directory / "patients.csv")
+    tables["patients"].with_columns(
+        pl.col("t0").dt.strftime("%Y-%m-%dT%H:%M:%SZ"), pl.col("monitoring_end").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    ).write_csv(directory / "patients.csv")
     tables["observations"].with_columns(pl.lit(time_text).alias("time")).write_csv(directory / "observations.csv")
 
 

@@ -19,8 +19,11 @@ def test_astct_max_grade_agrees_with_simulator_truth(tmp_path: Path) -> None:
     summaries: list[pl.DataFrame] = []
     run(tmp_path, TimelineConfig(), ["astct2019"], lambda d, r, s, n: summaries.append(r.summary) if r else None)
     derived = pl.concat(summaries)
-    truth = pl.read_parquet(tmp_path / "truth.parquet").group_by("patient_id").agg(
-        pl.col("crs_grade").max().cast(pl.Int32).alias("truth"))
+    truth = (
+        pl.read_parquet(tmp_path / "truth.parquet")
+        .group_by("patient_id")
+        .agg(pl.col("crs_grade").max().cast(pl.Int32).alias("truth"))
+    )
     joined = derived.join(truth, on="patient_id")
     assert joined.height == 40
     agreement = (joined["max_grade"] == joined["truth"]).mean()

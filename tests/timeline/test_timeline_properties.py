@@ -19,17 +19,24 @@ CONFIG = TimelineConfig()
 def course_observations(fahrenheit: bool = False, flow_ml: bool = False) -> list[dict[str, Any]]:
     rows = vitals(range(0, 10)) + vitals(range(13, 60))
     for hour in (10, 11, 12):
-        rows.append(observation(hour, "body_temperature", 101.3 if fahrenheit else 38.5,
-                                "[degF]" if fahrenheit else "Cel"))
+        rows.append(
+            observation(hour, "body_temperature", 101.3 if fahrenheit else 38.5, "[degF]" if fahrenheit else "Cel")
+        )
         rows.append(observation(hour, "systolic_bp", 85.0, "mm[Hg]"))
     for hour in range(14, 30):
-        rows.append(observation(hour, "oxygen_flow_rate", 3000.0 if flow_ml else 3.0, "mL/min" if flow_ml else "L/min",
-                                link="O"))
+        rows.append(
+            observation(
+                hour, "oxygen_flow_rate", 3000.0 if flow_ml else 3.0, "mL/min" if flow_ml else "L/min", link="O"
+            )
+        )
     return rows
 
 
-INTERVENTIONS = [dose("T", "tocilizumab", 12.5, 560), infusion("N", "norepinephrine", 13, 40, 0.05),
-                 device("O", "nasal_cannula", 14, 30)]
+INTERVENTIONS = [
+    dose("T", "tocilizumab", 12.5, 560),
+    infusion("N", "norepinephrine", 13, 40, 0.05),
+    device("O", "nasal_cannula", 14, 30),
+]
 
 
 def outputs(raw: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -53,8 +60,7 @@ def test_shuffled_input_gives_identical_output(rng: Any) -> None:
 
 def test_duplicated_input_gives_identical_output() -> None:
     rows = course_observations()
-    for got, expected in zip(outputs(raw_tables(rows + rows, INTERVENTIONS + INTERVENTIONS)), BASELINE,
-                             strict=True):
+    for got, expected in zip(outputs(raw_tables(rows + rows, INTERVENTIONS + INTERVENTIONS)), BASELINE, strict=True):
         assert got.equals(expected)
 
 

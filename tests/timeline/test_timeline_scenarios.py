@@ -14,8 +14,11 @@ from tests.timeline.builders import at, device, dose, infusion, observation, raw
 CONFIG = TimelineConfig()
 
 
-def graded(observations: list[dict[str, Any]], interventions: list[dict[str, Any]] | None = None,
-           systems: list[str] | None = None) -> BatchResult:
+def graded(
+    observations: list[dict[str, Any]],
+    interventions: list[dict[str, Any]] | None = None,
+    systems: list[str] | None = None,
+) -> BatchResult:
     dataset = validate_tables(raw_tables(observations, interventions))
     result, _ = run_batch(dataset, CONFIG, systems or ["astct2019"])
     return result
@@ -33,16 +36,18 @@ def fever_episode() -> list[dict[str, Any]]:
 
 def test_fever_masked_after_tocilizumab_with_pressor_still_running() -> None:
     """A2: tocilizumab after onset masks the fever; norepinephrine running 60 h later still gives grade 3."""
-    result = graded(fever_episode(), [dose("T", "tocilizumab", 12.5, 560), infusion("N", "norepinephrine", 12, 80,
-                                                                                      0.05)])
+    result = graded(
+        fever_episode(), [dose("T", "tocilizumab", 12.5, 560), infusion("N", "norepinephrine", 12, 80, 0.05)]
+    )
     assert grade_at(result, 60) == 3
     assert result.graded.filter(pl.col("time") == at(60))["fever_masked"].item() is True
 
 
 def test_premedication_before_onset_never_masks() -> None:
     """A2: acetaminophen before the fever began does not mask: without fever the pressor gives no ASTCT grade."""
-    result = graded(fever_episode(), [dose("A", "acetaminophen", 5, 1000), infusion("N", "norepinephrine", 12, 80,
-                                                                                      0.05)])
+    result = graded(
+        fever_episode(), [dose("A", "acetaminophen", 5, 1000), infusion("N", "norepinephrine", 12, 80, 0.05)]
+    )
     assert grade_at(result, 60) == 0
     assert grade_at(result, 14) == 3
 
@@ -64,8 +69,9 @@ def test_switch_between_pressors_is_one_vasopressor() -> None:
 def test_vasopressin_with_norepinephrine_is_grade_3() -> None:
     """ASTCT: one vasopressor with or without vasopressin is grade 3 (vasopressin never counts as multiple)."""
     obs = vitals(range(0, 40), temperature_c=38.5)
-    result = graded(obs, [infusion("N", "norepinephrine", 10, 30, 0.05),
-                          infusion("V", "vasopressin", 10, 30, 0.03, unit="U/min")])
+    result = graded(
+        obs, [infusion("N", "norepinephrine", 10, 30, 0.05), infusion("V", "vasopressin", 10, 30, 0.03, unit="U/min")]
+    )
     assert result.graded["astct2019_grade"].max() == 3
     assert result.graded.filter(pl.col("time") == at(20))["vasopressin_hours"].item() == 10.0
 
@@ -83,7 +89,7 @@ def test_low_flow_becoming_high_flow() -> None:
 
 def test_fahrenheit_charted_as_celsius_is_quarantined() -> None:
     """101.3 charted with unit Cel is out of range (§0.4): quarantined, and the good rows are still graded."""
-    obs = vitals(range(0, 30)) + [observation(15, "body_temperature", 101.3, "Cel")]
+    obs = [*vitals(range(0, 30)), observation(15, "body_temperature", 101.3, "Cel")]
     dataset = validate_tables(raw_tables(obs))
     assert dataset.quarantine["reason"].to_list() == ["OUT_OF_RANGE"]
     result, _ = run_batch(dataset, CONFIG, ["astct2019"])

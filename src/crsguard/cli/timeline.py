@@ -10,7 +10,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TaskID, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from crsguard.cli.common import err_console, fail, out_console
@@ -36,7 +36,9 @@ GRADES = range(6)
 class _Collector:
     """Receives batches: streams `grades`, keeps the smaller tables for the end (concordance needs them all)."""
 
-    def __init__(self, writer: DatasetWriter | None, detail: bool, progress: Progress | None, task: int | None):
+    def __init__(
+        self, writer: DatasetWriter | None, detail: bool, progress: Progress | None, task: TaskID | None
+    ) -> None:
         self.writer, self.detail, self.progress, self.task = writer, detail, progress, task
         self.episodes: list[pl.DataFrame] = []
         self.daily: list[pl.DataFrame] = []
@@ -52,8 +54,9 @@ class _Collector:
             from crsguard.engines.kernel import grades_table
 
             if self.writer is not None:
-                self.writer.write("grades", grades_table(result.graded, systems, result.episodes, dataset.patients,
-                                                         self.detail))
+                self.writer.write(
+                    "grades", grades_table(result.graded, systems, result.episodes, dataset.patients, self.detail)
+                )
             self.episodes.append(result.episodes)
             self.daily.append(result.daily)
             self.summary.append(result.summary)
@@ -69,7 +72,8 @@ class _Collector:
             "daily": pl.concat(self.daily) if self.daily else pl.DataFrame(),
             "patient_summary": summary,
             "concordance": course.concordance(summary.filter(pl.col("system").is_in(CRS_SYSTEMS)), REFERENCE_SYSTEM)
-            if summary.height else pl.DataFrame(),
+            if summary.height
+            else pl.DataFrame(),
             "quarantine": pl.concat(self.quarantine, how="diagonal_relaxed") if self.quarantine else empty_quarantine(),
         }
 
@@ -80,31 +84,47 @@ def _flat(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _patient_count(input_dir: Path) -> int:
-    return scan_raw(input_dir, "patients").select(pl.len()).collect().item()
+    return int(scan_raw(input_dir, "patients").select(pl.len()).collect().item())
 
 
-def regrade_dir(input_dir: Path, out_dir: Path | None, config: TimelineConfig, systems: Sequence[str] | str,
-                file_format: FileFormat = "parquet", detail: bool = False, overwrite: bool = False,
-                batch_patients: int = DEFAULT_BATCH_PATIENTS, show_progress: bool = True,
-                options: ReadOptions | None = None) -> tuple[RunSummary, dict[str, pl.DataFrame]]:
+def regrade_dir(
+    input_dir: Path,
+    out_dir: Path | None,
+    config: TimelineConfig,
+    systems: Sequence[str] | str,
+    file_format: FileFormat = "parquet",
+    detail: bool = False,
+    overwrite: bool = False,
+    batch_patients: int = DEFAULT_BATCH_PATIENTS,
+    show_progress: bool = True,
+    options: ReadOptions | None = None,
+) -> tuple[RunSummary, dict[str, pl.DataFrame]]:
     """Run the whole path and write the output tables (all-or-nothing); returns the summary and small tables."""
     total = _patient_count(input_dir)
-    progress = Progress(TextColumn("regrading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err_console, disable=not show_progress)
+    progress = Progress(
+        TextColumn("regrading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not show_progress,
+    )
     with progress:
         task = progress.add_task("regrade", total=total)
         if out_dir is None:
             collector = _Collector(None, detail, progress, task)
-            summary = run(input_dir, config, systems, collector, batch_patients=batch_patients, detail=detail,
-                          options=options)
+            summary = run(
+                input_dir, config, systems, collector, batch_patients=batch_patients, detail=detail, options=options
+            )
             return summary, collector.tables()
         with DatasetWriter(out_dir, file_format, overwrite=overwrite) as writer:
             clashes = writer.existing_targets(OUTPUT_TABLES)
             if clashes and not overwrite:
                 raise LongFormatError(f"output files already exist: {', '.join(map(str, clashes))}; use --overwrite")
             collector = _Collector(writer, detail, progress, task)
-            summary = run(input_dir, config, systems, collector, batch_patients=batch_patients, detail=detail,
-                          options=options)
+            summary = run(
+                input_dir, config, systems, collector, batch_patients=batch_patients, detail=detail, options=options
+            )
             tables = collector.tables()
             for name, frame in tables.items():
                 writer.write(name, _flat(frame) if file_format == "csv" else frame)
@@ -123,8 +143,13 @@ def distribution_table(summary: pl.DataFrame, title: str) -> Table:
         rows = summary.filter(pl.col("system") == system)
         counts = [rows.filter(pl.col("max_grade") == g).height for g in GRADES]
         n = rows.height
-        table.add_row(system, *map(str, counts), f"{100 * (n - counts[0]) / n:.1f}",
-                      f"{100 * sum(counts[3:]) / n:.1f}", str(rows["any_lower_bound"].sum()))
+        table.add_row(
+            system,
+            *map(str, counts),
+            f"{100 * (n - counts[0]) / n:.1f}",
+            f"{100 * sum(counts[3:]) / n:.1f}",
+            str(rows["any_lower_bound"].sum()),
+        )
     return table
 
 
@@ -138,15 +163,22 @@ def concordance_table(concordance: pl.DataFrame) -> Table:
         higher = rows.filter(pl.col("system_grade") > pl.col("reference_grade"))["patients"].sum()
         lower = rows.filter(pl.col("system_grade") < pl.col("reference_grade"))["patients"].sum()
         kappa = rows["weighted_kappa"][0]
-        table.add_row(system, str(rows["patients_compared"][0]), f"{rows['percent_same_grade'][0]:.1f}",
-                      "—" if kappa is None else f"{kappa:.2f}", str(higher), str(lower))
+        table.add_row(
+            system,
+            str(rows["patients_compared"][0]),
+            f"{rows['percent_same_grade'][0]:.1f}",
+            "—" if kappa is None else f"{kappa:.2f}",
+            str(higher),
+            str(lower),
+        )
     return table
 
 
 def _print_summary(summary: RunSummary, tables: dict[str, pl.DataFrame], seconds: float) -> None:
     out_console.print(
         f"[bold]{summary.patients}[/] patients, {summary.observations:,} observations graded under "
-        f"{len(summary.systems)} systems in {seconds:.1f} s; {summary.quarantined} rows quarantined")
+        f"{len(summary.systems)} systems in {seconds:.1f} s; {summary.quarantined} rows quarantined"
+    )
     if tables["patient_summary"].height:
         out_console.print(distribution_table(tables["patient_summary"], "Maximum grade per patient"))
     if tables["concordance"].height:
@@ -158,8 +190,9 @@ def _print_summary(summary: RunSummary, tables: dict[str, pl.DataFrame], seconds
 
 def _config(grid: str, window_hours: float, episode_gap_hours: float, no_masking: bool) -> TimelineConfig:
     try:
-        return TimelineConfig(grid=grid, window_hours=window_hours, episode_gap_hours=episode_gap_hours,
-                              fever_masking=not no_masking).validated()
+        return TimelineConfig(
+            grid=grid, window_hours=window_hours, episode_gap_hours=episode_gap_hours, fever_masking=not no_masking
+        ).validated()
     except InputError as error:
         fail(error.problems)
 
@@ -194,10 +227,16 @@ def regrade(
     config = _config(grid, window_hours, episode_gap_hours, no_masking)
     started = time.perf_counter()
     try:
-        summary, tables = regrade_dir(_input_dir(input_dir), out, config, _systems(systems),
-                                      file_format,  # type: ignore[arg-type]
-                                      detail=detail, overwrite=overwrite,
-                                      options=ReadOptions(source_time_zone=source_time_zone))
+        summary, tables = regrade_dir(
+            _input_dir(input_dir),
+            out,
+            config,
+            _systems(systems),
+            file_format,
+            detail=detail,
+            overwrite=overwrite,
+            options=ReadOptions(source_time_zone=source_time_zone),
+        )
     except (InputError, LongFormatError, VocabularyError) as error:
         fail(getattr(error, "problems", None) or str(error))
     _print_summary(summary, tables, time.perf_counter() - started)
@@ -218,8 +257,10 @@ def timeline(
     config = _config(grid, 24.0, 24.0, False)
     directory = _input_dir(input_dir)
     try:
-        raw = {t: scan_raw(directory, t).filter(pl.col("patient_id") == patient_id).collect()
-               for t in ("patients", "observations", "interventions", "events")}
+        raw = {
+            t: scan_raw(directory, t).filter(pl.col("patient_id") == patient_id).collect()
+            for t in ("patients", "observations", "interventions", "events")
+        }
         if raw["patients"].is_empty():
             fail(f"patient {patient_id!r} has no row in {directory}/patients")
         dataset = validate_tables(raw)
@@ -230,34 +271,53 @@ def timeline(
         fail(getattr(error, "problems", None) or str(error))
     out_console.print(_course_table(patient_id, dataset, result, chosen, every_row))
     if dataset.quarantine.height:
-        out_console.print(f"{dataset.quarantine.height} rows of this patient quarantined: " + "; ".join(
-            dataset.quarantine["detail"].head(5).to_list()))
+        out_console.print(
+            f"{dataset.quarantine.height} rows of this patient quarantined: "
+            + "; ".join(dataset.quarantine["detail"].head(5).to_list())
+        )
 
 
-def _course_table(patient_id: str, dataset: Dataset, result: BatchResult, systems: list[str],
-                  every_row: bool) -> Table:
+def _course_table(patient_id: str, dataset: Dataset, result: BatchResult, systems: list[str], every_row: bool) -> Table:
     frame = result.graded
     t0 = dataset.patients["t0"][0]
     grades = pl.concat_str([pl.col(f"{s}_grade").cast(pl.String) for s in systems], separator="|")
-    shown = frame if every_row else frame.filter(
-        (grades != grades.shift(1)).fill_null(True) | (pl.int_range(pl.len()) == pl.len() - 1))
+    shown = (
+        frame
+        if every_row
+        else frame.filter((grades != grades.shift(1)).fill_null(True) | (pl.int_range(pl.len()) == pl.len() - 1))
+    )
     product = dataset.patients["product"][0]
     table = Table(title=f"{patient_id} ({product}); t0 {t0:%Y-%m-%d %H:%M} UTC; 24-h window values")
-    for column in ("time (UTC)", "day", "Tmax °C", "SBPmin", "pressors (h)", "O₂", "masked", *systems,
-                   f"{systems[0]} drivers"):
+    for column in (
+        "time (UTC)",
+        "day",
+        "Tmax °C",
+        "SBPmin",
+        "pressors (h)",
+        "O₂",
+        "masked",
+        *systems,
+        f"{systems[0]} drivers",
+    ):
         table.add_column(column, overflow="fold")
-    pressors = [c for c in frame.columns if c.endswith("_hours") and c != "vasopressor_total_hours"
-                and not c.startswith("temperature")]
+    pressors = [
+        c
+        for c in frame.columns
+        if c.endswith("_hours") and c != "vasopressor_total_hours" and not c.startswith("temperature")
+    ]
     for row in shown.iter_rows(named=True):
         running = ", ".join(f"{c.removesuffix('_hours')} {row[c]:.0f}" for c in pressors if (row[c] or 0) > 0)
         device = row.get("o2_device") or "—"
         if row.get("o2_flow_l_min") is not None and device != "none":
             device += f" {row['o2_flow_l_min']:g} L/min"
         table.add_row(
-            f"{row['time']:%Y-%m-%d %H:%M}", str(row["study_day"]),
+            f"{row['time']:%Y-%m-%d %H:%M}",
+            str(row["study_day"]),
             "—" if row["temperature_c"] is None else f"{row['temperature_c']:.1f}",
             "—" if row["sbp_mmhg"] is None else f"{row['sbp_mmhg']:.0f}",
-            running or "—", device, "yes" if row.get("fever_masked") else "",
+            running or "—",
+            device,
+            "yes" if row.get("fever_masked") else "",
             *(str(row[f"{s}_grade"]) + ("≥" if row[f"{s}_lower_bound"] else "") for s in systems),
             "; ".join(row[f"{systems[0]}_drivers"] or []),
         )
@@ -278,28 +338,39 @@ def demo(
     with tempfile.TemporaryDirectory(prefix="crsguard-demo-") as scratch:
         base = out or Path(scratch)
         data_dir, results_dir = base / "data", base / "results"
-        with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err_console) as progress:
+        with Progress(
+            TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console
+        ) as progress:
             task = progress.add_task("simulate", total=patients)
-            run_simulation(SimulationSettings("mix", patients, DEMO_DAYS, seed), data_dir, overwrite=True,
-                           on_progress=lambda done: progress.update(task, completed=done))
-        summary, tables = regrade_dir(data_dir, results_dir if out else None, TimelineConfig(), "all",
-                                      overwrite=True)
-        truth = pl.read_parquet(data_dir / "truth.parquet").group_by("patient_id").agg(
-            pl.col("crs_grade").max().cast(pl.Int32).alias("truth"))
+            run_simulation(
+                SimulationSettings("mix", patients, DEMO_DAYS, seed),
+                data_dir,
+                overwrite=True,
+                on_progress=lambda done: progress.update(task, completed=done),
+            )
+        summary, tables = regrade_dir(data_dir, results_dir if out else None, TimelineConfig(), "all", overwrite=True)
+        truth = (
+            pl.read_parquet(data_dir / "truth.parquet")
+            .group_by("patient_id")
+            .agg(pl.col("crs_grade").max().cast(pl.Int32).alias("truth"))
+        )
     elapsed = time.perf_counter() - started
     patient_summary = tables["patient_summary"]
-    out_console.print(f"[bold]crsguard demo[/]: {summary.patients} simulated patients ({DEMO_DAYS} days, seed {seed}), "
-                      f"{summary.observations:,} charted observations regraded from raw data in {elapsed:.0f} s")
+    out_console.print(
+        f"[bold]crsguard demo[/]: {summary.patients} simulated patients ({DEMO_DAYS} days, seed {seed}), "
+        f"{summary.observations:,} charted observations regraded from raw data in {elapsed:.0f} s"
+    )
     out_console.print(product_table(patient_summary))
     out_console.print(distribution_table(patient_summary, "Maximum CRS grade per patient, every system"))
     out_console.print(concordance_table(tables["concordance"]))
     astct = patient_summary.filter(pl.col("system") == REFERENCE_SYSTEM).join(truth, on="patient_id")
     agree = astct.filter(pl.col("max_grade") == pl.col("truth")).height
     kappa = course.weighted_kappa(astct["max_grade"], astct["truth"])
-    out_console.print(f"astct2019 derived from charted data vs the simulator's latent truth: "
-                      f"{100 * agree / max(astct.height, 1):.1f}% same maximum grade, weighted κ "
-                      f"{'—' if kappa is None else f'{kappa:.3f}'}")
+    out_console.print(
+        f"astct2019 derived from charted data vs the simulator's latent truth: "
+        f"{100 * agree / max(astct.height, 1):.1f}% same maximum grade, weighted κ "
+        f"{'—' if kappa is None else f'{kappa:.3f}'}"
+    )
 
 
 def product_table(summary: pl.DataFrame) -> Table:
@@ -308,8 +379,20 @@ def product_table(summary: pl.DataFrame) -> Table:
 
     models = product_models()
     table = Table(title="CRS per product: regraded (astct2019) vs published")
-    for column in ("product", "patients", "any grade %", "published", "grade ≥3 %", "published ≥3",
-                   "published scale", "G1", "G2", "G3", "G4", "G5"):
+    for column in (
+        "product",
+        "patients",
+        "any grade %",
+        "published",
+        "grade ≥3 %",
+        "published ≥3",
+        "published scale",
+        "G1",
+        "G2",
+        "G3",
+        "G4",
+        "G5",
+    ):
         table.add_column(column, justify="left" if column in ("product", "published scale") else "right")
     astct = summary.filter(pl.col("system") == REFERENCE_SYSTEM)
     for product in sorted(astct["product"].unique().to_list()):
@@ -318,7 +401,9 @@ def product_table(summary: pl.DataFrame) -> Table:
         model = models.get(product)
         counts = [rows.filter(pl.col("max_grade") == g).height for g in GRADES]
         table.add_row(
-            product, str(n), f"{100 * (n - counts[0]) / n:.0f}",
+            product,
+            str(n),
+            f"{100 * (n - counts[0]) / n:.0f}",
             "—" if model is None else f"{100 * model.crs_any.value:.0f}",
             f"{100 * sum(counts[3:]) / n:.0f}",
             "—" if model is None else f"{100 * model.crs_grade3plus.value:.0f}",

@@ -41,7 +41,8 @@ def resolve_systems(requested: Sequence[str] | str, frame: pl.DataFrame | None =
     if requested == "all" or list(requested) == ["all"]:
         chosen = [s.id for s in registry.by_toxicity("crs")]
         has_neuro = frame is not None and any(
-            c in frame.columns and frame[c].null_count() < frame.height for c in NEURO_INPUTS)
+            c in frame.columns and frame[c].null_count() < frame.height for c in NEURO_INPUTS
+        )
         if frame is None or has_neuro:
             chosen += list(NEURO_SYSTEMS)
         return chosen
@@ -57,40 +58,55 @@ def with_masking(frame: pl.DataFrame, dataset: Dataset, config: TimelineConfig) 
     graded = grade_frame(both, [primary])[f"{primary}_grade"]
     half = frame.height
     helper = frame.select("patient_id", "time", "fever_onset_time").with_columns(
-        graded.slice(0, half).alias("__grade"), graded.slice(half, half).alias("__masked_grade"))
+        graded.slice(0, half).alias("__grade"), graded.slice(half, half).alias("__masked_grade")
+    )
     masked = fever_masked(helper, masking_times(dataset.interventions), config.episode_gap)
     return frame.with_columns(masked)
 
 
-def grades_table(graded: pl.DataFrame, systems: Sequence[str], episodes: pl.DataFrame,
-                 patients: pl.DataFrame, detail: bool) -> pl.DataFrame:
+def grades_table(
+    graded: pl.DataFrame, systems: Sequence[str], episodes: pl.DataFrame, patients: pl.DataFrame, detail: bool
+) -> pl.DataFrame:
     """The `grades` output of interop.md §8.6 (long: one row per evaluation time and system)."""
     parts = []
     for system in systems:
         info = {"status": pl.col(f"{system}_status"), "lower_bound": pl.col(f"{system}_lower_bound")}
         if detail:
-            info |= {"drivers": pl.col(f"{system}_drivers"), "missing": pl.col(f"{system}_missing"),
-                     "warnings": pl.col(f"{system}_warnings")}
-        parts.append(graded.select(
-            "patient_id",
-            pl.col("time").alias("eval_time"),
-            pl.lit(course.syndrome(registry.get(system).toxicity)).alias("syndrome"),
-            pl.lit(system).alias("system"),
-            pl.col(f"{system}_grade").cast(pl.Int32).alias("grade"),
-            pl.struct(**info).struct.json_encode().alias("drivers"),
-        ))
+            info |= {
+                "drivers": pl.col(f"{system}_drivers"),
+                "missing": pl.col(f"{system}_missing"),
+                "warnings": pl.col(f"{system}_warnings"),
+            }
+        parts.append(
+            graded.select(
+                "patient_id",
+                pl.col("time").alias("eval_time"),
+                pl.lit(course.syndrome(registry.get(system).toxicity)).alias("syndrome"),
+                pl.lit(system).alias("system"),
+                pl.col(f"{system}_grade").cast(pl.Int32).alias("grade"),
+                pl.struct(*(expr.alias(name) for name, expr in info.items())).struct.json_encode().alias("drivers"),
+            )
+        )
     long = pl.concat(parts)
     spans = episodes.select("patient_id", "system", "episode_id", "onset_time", "last_active_time")
     tagged = long.join(spans, on=["patient_id", "system"], how="left").filter(
-        pl.col("eval_time").is_between(pl.col("onset_time"), pl.col("last_active_time")))
-    long = long.join(tagged.select("patient_id", "system", "eval_time", "episode_id"),
-                     on=["patient_id", "system", "eval_time"], how="left")
-    return long.join(patients.select("patient_id", "course_id"), on="patient_id", how="left").with_columns(
-        pl.lit("computed").alias("grade_status")).sort("patient_id", "system", "eval_time")
+        pl.col("eval_time").is_between(pl.col("onset_time"), pl.col("last_active_time"))
+    )
+    long = long.join(
+        tagged.select("patient_id", "system", "eval_time", "episode_id"),
+        on=["patient_id", "system", "eval_time"],
+        how="left",
+    )
+    return (
+        long.join(patients.select("patient_id", "course_id"), on="patient_id", how="left")
+        .with_columns(pl.lit("computed").alias("grade_status"))
+        .sort("patient_id", "system", "eval_time")
+    )
 
 
-def run_batch(dataset: Dataset, config: TimelineConfig, systems: Sequence[str] | str = "all",
-              detail: bool = False) -> tuple[BatchResult, list[str]]:
+def run_batch(
+    dataset: Dataset, config: TimelineConfig, systems: Sequence[str] | str = "all", detail: bool = False
+) -> tuple[BatchResult, list[str]]:
     """Snapshots → `grade_frame` → series, episodes, daily maxima and patient summaries for one batch."""
     frame = with_masking(snapshots(dataset, config), dataset, config)
     chosen = resolve_systems(systems, frame)

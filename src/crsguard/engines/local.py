@@ -44,8 +44,11 @@ def unknown_patient_rows(input_dir: Path, known: pl.Series, options: ReadOptions
     """Rows of the child tables whose patient_id has no valid patients row (quarantined as PATIENT_UNKNOWN)."""
     raw = {"patients": pl.DataFrame()}
     for table in CHILD_TABLES:
-        raw[table] = scan_raw(input_dir, table).filter(
-            pl.col("patient_id").is_null() | ~pl.col("patient_id").is_in(known)).collect()
+        raw[table] = (
+            scan_raw(input_dir, table)
+            .filter(pl.col("patient_id").is_null() | ~pl.col("patient_id").is_in(known))
+            .collect()
+        )
     raw["patients"] = scan_raw(input_dir, "patients").head(0).collect()
     return validate_tables(raw, options, patient_ids=known)
 

@@ -43,7 +43,7 @@ from crsguard.model.vocabulary import (
     to_canonical,
 )
 
-__all__ = ["Dataset", "ReadOptions", "read_dataset", "validate_tables", "SNAPSHOT_RANGE_OF_QUANTITY"]
+__all__ = ["SNAPSHOT_RANGE_OF_QUANTITY", "Dataset", "ReadOptions", "read_dataset", "validate_tables"]
 
 Reason = QuarantineReason
 
@@ -135,10 +135,9 @@ def _parse_time(name: str, dtype: pl.DataType, zone: str | None) -> tuple[pl.Exp
     if isinstance(dtype, pl.Date):
         return column.cast(UTC_TIMESTAMP), pl.lit(None, pl.String)
     text = column.cast(pl.String).str.strip_chars().str.replace(r"Z$", "+00:00")
-    aware = pl.coalesce(
-        [text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC") for f in _ISO_FORMATS]
-    )
+    aware = pl.coalesce([text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC") for f in _ISO_FORMATS])
     naive_parsed = pl.coalesce([text.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS])
+    detail: pl.Expr
     if zone is not None:
         value = pl.coalesce(aware, naive_parsed.dt.replace_time_zone(zone).dt.convert_time_zone("UTC"))
         detail = pl.when(text.is_not_null() & value.is_null()).then(
@@ -147,8 +146,11 @@ def _parse_time(name: str, dtype: pl.DataType, zone: str | None) -> tuple[pl.Exp
         return value.cast(UTC_TIMESTAMP), detail
     detail = (
         pl.when(text.is_not_null() & aware.is_null() & naive_parsed.is_not_null())
-        .then(pl.format("{}: {} has no UTC offset and no source time zone is configured (interop.md §0.3)",
-                        pl.lit(name), text))
+        .then(
+            pl.format(
+                "{}: {} has no UTC offset and no source time zone is configured (interop.md §0.3)", pl.lit(name), text
+            )
+        )
         .when(text.is_not_null() & aware.is_null())
         .then(pl.format("{}: {} is not an ISO 8601 time with offset (interop.md §8.1)", pl.lit(name), text))
     )
@@ -184,9 +186,7 @@ def _quarantine_rows(table: str, raw: pl.DataFrame, flagged: pl.DataFrame, inges
     """The original rows (as text) of the flagged row numbers, with table, reason, detail, ingested_at (§8.7)."""
     if flagged.is_empty():
         return pl.DataFrame()
-    original = raw.with_row_index("__row").select(
-        "__row", *(pl.col(c).cast(pl.String) for c in raw.columns)
-    )
+    original = raw.with_row_index("__row").select("__row", *(pl.col(c).cast(pl.String) for c in raw.columns))
     return (
         flagged.select("__row", "reason", "detail")
         .join(original, on="__row", how="left")
@@ -214,8 +214,16 @@ def _unit_table(pairs: pl.DataFrame, fraction_sources: tuple[str, ...]) -> pl.Da
     rows = []
     for quantity, unit in pairs.iter_rows():
         spec = QUANTITIES.get(quantity)
-        row: dict[str, Any] = {"quantity": quantity, "unit": unit, "norm_unit": None, "offset": 0.0, "factor": 1.0,
-                               "divisor": 1.0, "unit_reason": None, "unit_detail": None}
+        row: dict[str, Any] = {
+            "quantity": quantity,
+            "unit": unit,
+            "norm_unit": None,
+            "offset": 0.0,
+            "factor": 1.0,
+            "divisor": 1.0,
+            "unit_reason": None,
+            "unit_detail": None,
+        }
         if spec is None or spec.is_coded:
             rows.append(row)
             continue
@@ -231,8 +239,16 @@ def _unit_table(pairs: pl.DataFrame, fraction_sources: tuple[str, ...]) -> pl.Da
         if conversion is not None:
             row |= {"offset": conversion.offset, "factor": conversion.factor, "divisor": conversion.divisor}
         rows.append(row)
-    schema = {"quantity": pl.String, "unit": pl.String, "norm_unit": pl.String, "offset": pl.Float64,
-              "factor": pl.Float64, "divisor": pl.Float64, "unit_reason": pl.String, "unit_detail": pl.String}
+    schema = {
+        "quantity": pl.String,
+        "unit": pl.String,
+        "norm_unit": pl.String,
+        "offset": pl.Float64,
+        "factor": pl.Float64,
+        "divisor": pl.Float64,
+        "unit_reason": pl.String,
+        "unit_detail": pl.String,
+    }
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -243,42 +259,54 @@ def _quantity_table() -> pl.DataFrame:
         low, high = spec.plausible_min, spec.plausible_max
         field_name = SNAPSHOT_RANGE_OF_QUANTITY.get(name)
         snap_low, snap_high = RANGES.get(field_name, (None, None)) if field_name else (None, None)
-        rows.append({
-            "quantity": name,
-            "coded": spec.is_coded,
-            "low": low,
-            "high": high,
-            "snap_low": None if snap_low is None else float(snap_low),
-            "snap_high": None if snap_high is None else float(snap_high),
-            "snap_field": field_name,
-            "integer": spec.integer,
-            "fraction_ambiguous": spec.fraction_ambiguous,
-            "canonical_unit": spec.canonical_unit,
-            "value_set": list(spec.value_set or ()),
-        })
-    return pl.DataFrame(rows, schema={"quantity": pl.String, "coded": pl.Boolean, "low": pl.Float64,
-                                      "high": pl.Float64, "snap_low": pl.Float64, "snap_high": pl.Float64,
-                                      "snap_field": pl.String, "integer": pl.Boolean,
-                                      "fraction_ambiguous": pl.Boolean, "canonical_unit": pl.String,
-                                      "value_set": pl.List(pl.String)}, orient="row")
+        rows.append(
+            {
+                "quantity": name,
+                "coded": spec.is_coded,
+                "low": low,
+                "high": high,
+                "snap_low": None if snap_low is None else float(snap_low),
+                "snap_high": None if snap_high is None else float(snap_high),
+                "snap_field": field_name,
+                "integer": spec.integer,
+                "fraction_ambiguous": spec.fraction_ambiguous,
+                "canonical_unit": spec.canonical_unit,
+                "value_set": list(spec.value_set or ()),
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "quantity": pl.String,
+            "coded": pl.Boolean,
+            "low": pl.Float64,
+            "high": pl.Float64,
+            "snap_low": pl.Float64,
+            "snap_high": pl.Float64,
+            "snap_field": pl.String,
+            "integer": pl.Boolean,
+            "fraction_ambiguous": pl.Boolean,
+            "canonical_unit": pl.String,
+            "value_set": pl.List(pl.String),
+        },
+        orient="row",
+    )
 
 
 def _validate_observations(typed: pl.DataFrame, patient_ids: pl.Series, options: ReadOptions) -> pl.DataFrame:
     """Canonical observations with `reason`/`detail` (null when the row is good), §0.4-§0.5, §1.1-§1.4, §8.7."""
-    units = _unit_table(
-        typed.select("quantity", "unit").unique().drop_nulls("quantity"), options.fraction_sources
-    )
+    units = _unit_table(typed.select("quantity", "unit").unique().drop_nulls("quantity"), options.fraction_sources)
     frame = typed.join(_quantity_table(), on="quantity", how="left").join(
         units, on=["quantity", "unit"], how="left", nulls_equal=True
     )
     value = pl.col("value")
-    converted = ((value + pl.col("offset")) * pl.col("factor") / pl.col("divisor"))
-    converted = pl.when(pl.col("norm_unit") == FAHRENHEIT_UNIT).then(converted.round(FAHRENHEIT_DIGITS)).otherwise(
-        converted
+    converted = (value + pl.col("offset")) * pl.col("factor") / pl.col("divisor")
+    converted = (
+        pl.when(pl.col("norm_unit") == FAHRENHEIT_UNIT).then(converted.round(FAHRENHEIT_DIGITS)).otherwise(converted)
     )
     numeric = pl.col("coded").not_()
-    fraction = pl.col("fraction_ambiguous") & (pl.col("norm_unit") == pl.col("canonical_unit")) & (value > 0) & (
-        value <= 1.0
+    fraction = (
+        pl.col("fraction_ambiguous") & (pl.col("norm_unit") == pl.col("canonical_unit")) & (value > 0) & (value <= 1.0)
     )
     fraction_allowed = pl.col("source").is_in(list(options.fraction_sources))
     canonical = pl.when(fraction & fraction_allowed).then(value * 100.0).otherwise(converted)
@@ -287,31 +315,79 @@ def _validate_observations(typed: pl.DataFrame, patient_ids: pl.Series, options:
     not_integer = pl.col("integer") & (canonical != canonical.round(0))
     code = pl.col("value_code")
     checks = [
-        (pl.col("time").is_null() & pl.col("__time_problem").is_null(), Reason.TIME_MISSING,
-         pl.lit("time: required (interop.md §8.2)")),
+        (
+            pl.col("time").is_null() & pl.col("__time_problem").is_null(),
+            Reason.TIME_MISSING,
+            pl.lit("time: required (interop.md §8.2)"),
+        ),
         (pl.col("__time_problem").is_not_null(), Reason.TIME_UNPARSEABLE, pl.col("__time_problem")),
-        (pl.col("patient_id").is_null() | ~pl.col("patient_id").is_in(patient_ids.implode()), Reason.PATIENT_UNKNOWN,
-         pl.format("patient_id {}: no row in patients (interop.md §8.7)", pl.col("patient_id"))),
-        (pl.col("coded").is_null(), Reason.ENUM_INVALID,
-         pl.format("quantity '{}' is not in the quantity dictionary (interop.md §1.1)", pl.col("quantity"))),
-        (pl.col("coded") & (code.is_null() | ~code.is_in(pl.col("value_set"))), Reason.ENUM_INVALID,
-         pl.format("{}: value_code '{}' is not in the value set (interop.md §1.3, §2.4)", pl.col("quantity"), code)),
-        (numeric & value.is_not_null() & pl.col("unit_reason").is_not_null() & pl.col("unit").is_not_null(),
-         Reason.UNIT_NOT_ACCEPTED, pl.col("unit_detail")),
-        (numeric & value.is_not_null() & pl.col("unit").is_null(), Reason.UNIT_MISSING,
-         pl.format("{}: unit missing and no default unit declared by the source (interop.md §0.5 rule 3)",
-                   pl.col("quantity"))),
-        (numeric & fraction & fraction_allowed.not_(), Reason.UNIT_AMBIGUOUS,
-         pl.format("{}: value {} with unit '%' looks like a fraction; send unit '1' or configure the source with "
-                   "fraction=true (interop.md §1.2)", pl.col("quantity"), value)),
-        (numeric & (out_of_range | value.is_nan() | not_integer), Reason.OUT_OF_RANGE,
-         pl.format("{}: value {} {} (from {} {}) is outside the plausible range {}–{} (interop.md §1.1, §0.4)",
-                   pl.col("quantity"), canonical, pl.col("canonical_unit"), value, pl.col("unit"), pl.col("low"),
-                   pl.col("high"))),
-        (numeric & outside_snapshot, Reason.OUT_OF_RANGE,
-         pl.format("{}: value {} {} (from {} {}) is outside the range of snapshot field {} ({}–{}) "
-                   "(interop.md §1.5)", pl.col("quantity"), canonical, pl.col("canonical_unit"), value,
-                   pl.col("unit"), pl.col("snap_field"), pl.col("snap_low"), pl.col("snap_high"))),
+        (
+            pl.col("patient_id").is_null() | ~pl.col("patient_id").is_in(patient_ids.implode()),
+            Reason.PATIENT_UNKNOWN,
+            pl.format("patient_id {}: no row in patients (interop.md §8.7)", pl.col("patient_id")),
+        ),
+        (
+            pl.col("coded").is_null(),
+            Reason.ENUM_INVALID,
+            pl.format("quantity '{}' is not in the quantity dictionary (interop.md §1.1)", pl.col("quantity")),
+        ),
+        (
+            pl.col("coded") & (code.is_null() | ~code.is_in(pl.col("value_set"))),
+            Reason.ENUM_INVALID,
+            pl.format("{}: value_code '{}' is not in the value set (interop.md §1.3, §2.4)", pl.col("quantity"), code),
+        ),
+        (
+            numeric & value.is_not_null() & pl.col("unit_reason").is_not_null() & pl.col("unit").is_not_null(),
+            Reason.UNIT_NOT_ACCEPTED,
+            pl.col("unit_detail"),
+        ),
+        (
+            numeric & value.is_not_null() & pl.col("unit").is_null(),
+            Reason.UNIT_MISSING,
+            pl.format(
+                "{}: unit missing and no default unit declared by the source (interop.md §0.5 rule 3)",
+                pl.col("quantity"),
+            ),
+        ),
+        (
+            numeric & fraction & fraction_allowed.not_(),
+            Reason.UNIT_AMBIGUOUS,
+            pl.format(
+                "{}: value {} with unit '%' looks like a fraction; send unit '1' or configure the source with "
+                "fraction=true (interop.md §1.2)",
+                pl.col("quantity"),
+                value,
+            ),
+        ),
+        (
+            numeric & (out_of_range | value.is_nan() | not_integer),
+            Reason.OUT_OF_RANGE,
+            pl.format(
+                "{}: value {} {} (from {} {}) is outside the plausible range {}–{} (interop.md §1.1, §0.4)",
+                pl.col("quantity"),
+                canonical,
+                pl.col("canonical_unit"),
+                value,
+                pl.col("unit"),
+                pl.col("low"),
+                pl.col("high"),
+            ),
+        ),
+        (
+            numeric & outside_snapshot,
+            Reason.OUT_OF_RANGE,
+            pl.format(
+                "{}: value {} {} (from {} {}) is outside the range of snapshot field {} ({}–{}) (interop.md §1.5)",
+                pl.col("quantity"),
+                canonical,
+                pl.col("canonical_unit"),
+                value,
+                pl.col("unit"),
+                pl.col("snap_field"),
+                pl.col("snap_low"),
+                pl.col("snap_high"),
+            ),
+        ),
     ]
     reason, detail = _first_problem(checks)
     # the reason codes were remapped per error class by the vocabulary; keep its code for unit problems
@@ -328,13 +404,24 @@ def _rate_table(pairs: pl.DataFrame) -> pl.DataFrame:
     """Per distinct (agent, rate unit): factor to the canonical rate unit and whether it divides by weight (§2.2)."""
     rows = []
     for agent, unit in pairs.iter_rows():
-        row: dict[str, Any] = {"agent": agent, "rate_unit": unit, "rate_factor": None, "per_weight": False,
-                               "rate_reason": None, "rate_detail": None, "canonical_rate_unit": None,
-                               "rate_low": None, "rate_high": None}
+        row: dict[str, Any] = {
+            "agent": agent,
+            "rate_unit": unit,
+            "rate_factor": None,
+            "per_weight": False,
+            "rate_reason": None,
+            "rate_detail": None,
+            "canonical_rate_unit": None,
+            "rate_low": None,
+            "rate_high": None,
+        }
         drug = DRUGS.get(agent)
         if drug is not None:
-            row |= {"canonical_rate_unit": drug.canonical_rate_unit, "rate_low": drug.plausible_rate_min,
-                    "rate_high": drug.plausible_rate_max}
+            row |= {
+                "canonical_rate_unit": drug.canonical_rate_unit,
+                "rate_low": drug.plausible_rate_min,
+                "rate_high": drug.plausible_rate_max,
+            }
         try:
             row["rate_factor"] = rate_to_canonical(agent, 1.0, str(unit), dosing_weight_kg=1.0)
             try:
@@ -344,9 +431,17 @@ def _rate_table(pairs: pl.DataFrame) -> pl.DataFrame:
         except VocabularyError as error:
             row |= {"rate_reason": error.reason.value, "rate_detail": str(error)}
         rows.append(row)
-    schema = {"agent": pl.String, "rate_unit": pl.String, "rate_factor": pl.Float64, "per_weight": pl.Boolean,
-              "rate_reason": pl.String, "rate_detail": pl.String, "canonical_rate_unit": pl.String,
-              "rate_low": pl.Float64, "rate_high": pl.Float64}
+    schema = {
+        "agent": pl.String,
+        "rate_unit": pl.String,
+        "rate_factor": pl.Float64,
+        "per_weight": pl.Boolean,
+        "rate_reason": pl.String,
+        "rate_detail": pl.String,
+        "canonical_rate_unit": pl.String,
+        "rate_low": pl.Float64,
+        "rate_high": pl.Float64,
+    }
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -377,33 +472,75 @@ def _validate_interventions(typed: pl.DataFrame, patient_ids: pl.Series) -> pl.D
     rate = pl.col("rate_value") * pl.col("rate_factor")
     canonical = pl.when(pl.col("per_weight")).then(rate / weight).otherwise(rate)
     checks = [
-        (pl.col("start_time").is_null() & pl.col("__time_problem").is_null(), Reason.TIME_MISSING,
-         pl.lit("start_time: required (interop.md §8.4)")),
+        (
+            pl.col("start_time").is_null() & pl.col("__time_problem").is_null(),
+            Reason.TIME_MISSING,
+            pl.lit("start_time: required (interop.md §8.4)"),
+        ),
         (pl.col("__time_problem").is_not_null(), Reason.TIME_UNPARSEABLE, pl.col("__time_problem")),
-        (pl.col("patient_id").is_null() | ~pl.col("patient_id").is_in(patient_ids.implode()), Reason.PATIENT_UNKNOWN,
-         pl.format("patient_id {}: no row in patients (interop.md §8.7)", pl.col("patient_id"))),
-        (pl.col("kind").is_null() | ~pl.col("kind").is_in(list(INTERVENTION_KINDS)), Reason.ENUM_INVALID,
-         pl.format("kind '{}' not allowed; allowed: {}", pl.col("kind"), pl.lit(", ".join(INTERVENTION_KINDS)))),
-        (agent_ok.not_(), Reason.ENUM_INVALID,
-         pl.format("agent '{}' is not in the vocabulary for kind {} (interop.md §2.1-§2.4)", pl.col("agent"),
-                   pl.col("kind"))),
-        (pl.col("end_time") < pl.col("start_time"), Reason.INTERVAL_INVALID,
-         pl.lit("end_time is before start_time (interop.md §8.7)")),
-        (infusion & (pl.col("rate_value") < 0), Reason.INTERVAL_INVALID,
-         pl.lit("negative infusion rate (interop.md §8.7)")),
-        (infusion & pl.col("rate_value").is_not_null() & pl.col("rate_unit").is_null(), Reason.UNIT_MISSING,
-         pl.lit("rate_unit: missing for an infusion rate (interop.md §2.2)")),
+        (
+            pl.col("patient_id").is_null() | ~pl.col("patient_id").is_in(patient_ids.implode()),
+            Reason.PATIENT_UNKNOWN,
+            pl.format("patient_id {}: no row in patients (interop.md §8.7)", pl.col("patient_id")),
+        ),
+        (
+            pl.col("kind").is_null() | ~pl.col("kind").is_in(list(INTERVENTION_KINDS)),
+            Reason.ENUM_INVALID,
+            pl.format("kind '{}' not allowed; allowed: {}", pl.col("kind"), pl.lit(", ".join(INTERVENTION_KINDS))),
+        ),
+        (
+            agent_ok.not_(),
+            Reason.ENUM_INVALID,
+            pl.format(
+                "agent '{}' is not in the vocabulary for kind {} (interop.md §2.1-§2.4)",
+                pl.col("agent"),
+                pl.col("kind"),
+            ),
+        ),
+        (
+            pl.col("end_time") < pl.col("start_time"),
+            Reason.INTERVAL_INVALID,
+            pl.lit("end_time is before start_time (interop.md §8.7)"),
+        ),
+        (
+            infusion & (pl.col("rate_value") < 0),
+            Reason.INTERVAL_INVALID,
+            pl.lit("negative infusion rate (interop.md §8.7)"),
+        ),
+        (
+            infusion & pl.col("rate_value").is_not_null() & pl.col("rate_unit").is_null(),
+            Reason.UNIT_MISSING,
+            pl.lit("rate_unit: missing for an infusion rate (interop.md §2.2)"),
+        ),
         (infusion & pl.col("rate_reason").is_not_null(), Reason.UNIT_NOT_ACCEPTED, pl.col("rate_detail")),
-        (infusion & pl.col("per_weight") & (weight.is_null() | (weight <= 0)), Reason.UNIT_MISSING,
-         pl.format("{}: rate in {} needs a positive dosing_weight_kg (interop.md §2.2)", pl.col("agent"),
-                   pl.col("rate_unit"))),
-        (infusion & ((canonical < pl.col("rate_low")) | (canonical > pl.col("rate_high"))), Reason.OUT_OF_RANGE,
-         pl.format("{}: rate {} {} is outside the plausible rate {}–{} (interop.md §2.2)", pl.col("agent"),
-                   canonical, pl.col("canonical_rate_unit"), pl.col("rate_low"), pl.col("rate_high"))),
+        (
+            infusion & pl.col("per_weight") & (weight.is_null() | (weight <= 0)),
+            Reason.UNIT_MISSING,
+            pl.format(
+                "{}: rate in {} needs a positive dosing_weight_kg (interop.md §2.2)",
+                pl.col("agent"),
+                pl.col("rate_unit"),
+            ),
+        ),
+        (
+            infusion & ((canonical < pl.col("rate_low")) | (canonical > pl.col("rate_high"))),
+            Reason.OUT_OF_RANGE,
+            pl.format(
+                "{}: rate {} {} is outside the plausible rate {}–{} (interop.md §2.2)",
+                pl.col("agent"),
+                canonical,
+                pl.col("canonical_rate_unit"),
+                pl.col("rate_low"),
+                pl.col("rate_high"),
+            ),
+        ),
     ]
     reason, detail = _first_problem(checks)
-    reason = pl.when((reason == Reason.UNIT_NOT_ACCEPTED.value) & pl.col("rate_reason").is_not_null()).then(
-        pl.col("rate_reason")).otherwise(reason)
+    reason = (
+        pl.when((reason == Reason.UNIT_NOT_ACCEPTED.value) & pl.col("rate_reason").is_not_null())
+        .then(pl.col("rate_reason"))
+        .otherwise(reason)
+    )
     return frame.with_columns(
         pl.when(infusion).then(canonical).alias("rate_value"),
         pl.when(infusion).then(pl.col("canonical_rate_unit")).otherwise(pl.col("rate_unit")).alias("rate_unit"),
@@ -415,15 +552,27 @@ def _validate_interventions(typed: pl.DataFrame, patient_ids: pl.Series) -> pl.D
 def _validate_events(typed: pl.DataFrame, patient_ids: pl.Series) -> pl.DataFrame:
     attributes_ok = pl.col("attributes").map_elements(_is_json_object, return_dtype=pl.Boolean)
     checks = [
-        (pl.col("start_time").is_null() & pl.col("__time_problem").is_null(), Reason.TIME_MISSING,
-         pl.lit("start_time: required (interop.md §8.5)")),
+        (
+            pl.col("start_time").is_null() & pl.col("__time_problem").is_null(),
+            Reason.TIME_MISSING,
+            pl.lit("start_time: required (interop.md §8.5)"),
+        ),
         (pl.col("__time_problem").is_not_null(), Reason.TIME_UNPARSEABLE, pl.col("__time_problem")),
-        (pl.col("patient_id").is_null() | ~pl.col("patient_id").is_in(patient_ids.implode()), Reason.PATIENT_UNKNOWN,
-         pl.format("patient_id {}: no row in patients (interop.md §8.7)", pl.col("patient_id"))),
-        (pl.col("event").is_null() | ~pl.col("event").is_in(list(EVENT_KINDS)), Reason.ENUM_INVALID,
-         pl.format("event '{}' not allowed; allowed: {}", pl.col("event"), pl.lit(", ".join(EVENT_KINDS)))),
-        (pl.col("attributes").is_not_null() & attributes_ok.not_(), Reason.ENUM_INVALID,
-         pl.lit("attributes: not a JSON object (interop.md §8.5)")),
+        (
+            pl.col("patient_id").is_null() | ~pl.col("patient_id").is_in(patient_ids.implode()),
+            Reason.PATIENT_UNKNOWN,
+            pl.format("patient_id {}: no row in patients (interop.md §8.7)", pl.col("patient_id")),
+        ),
+        (
+            pl.col("event").is_null() | ~pl.col("event").is_in(list(EVENT_KINDS)),
+            Reason.ENUM_INVALID,
+            pl.format("event '{}' not allowed; allowed: {}", pl.col("event"), pl.lit(", ".join(EVENT_KINDS))),
+        ),
+        (
+            pl.col("attributes").is_not_null() & attributes_ok.not_(),
+            Reason.ENUM_INVALID,
+            pl.lit("attributes: not a JSON object (interop.md §8.5)"),
+        ),
     ]
     reason, detail = _first_problem(checks)
     return typed.with_columns(reason.alias("reason"), detail.alias("detail"))
@@ -440,20 +589,33 @@ def _validate_patients(typed: pl.DataFrame) -> pl.DataFrame:
     products = {alias: p for alias, p in _product_names(typed["product"].drop_nulls().unique().to_list()).items()}
     frame = typed.with_columns(pl.col("product").replace_strict(products, default=None).alias("__product"))
     checks = [
-        (pl.col("t0").is_null() & pl.col("__time_problem").is_null(), Reason.TIME_MISSING,
-         pl.lit("t0: required (interop.md §8.3)")),
+        (
+            pl.col("t0").is_null() & pl.col("__time_problem").is_null(),
+            Reason.TIME_MISSING,
+            pl.lit("t0: required (interop.md §8.3)"),
+        ),
         (pl.col("__time_problem").is_not_null(), Reason.TIME_UNPARSEABLE, pl.col("__time_problem")),
         (pl.col("patient_id").is_null(), Reason.ENUM_INVALID, pl.lit("patient_id: required (interop.md §8.3)")),
-        (pl.col("__product").is_null(), Reason.ENUM_INVALID,
-         pl.format("product '{}' is not in interop.md §2.3", pl.col("product"))),
-        (pl.col("product_class").is_null() | ~pl.col("product_class").is_in(["car_t", "tce"]), Reason.ENUM_INVALID,
-         pl.format("product_class '{}' not allowed; allowed: car_t, tce", pl.col("product_class"))),
-        (pl.col("patient_id").is_duplicated(), Reason.DUPLICATE,
-         pl.lit("more than one patients row for this patient_id (only one treatment course per run is supported)")),
+        (
+            pl.col("__product").is_null(),
+            Reason.ENUM_INVALID,
+            pl.format("product '{}' is not in interop.md §2.3", pl.col("product")),
+        ),
+        (
+            pl.col("product_class").is_null() | ~pl.col("product_class").is_in(["car_t", "tce"]),
+            Reason.ENUM_INVALID,
+            pl.format("product_class '{}' not allowed; allowed: car_t, tce", pl.col("product_class")),
+        ),
+        (
+            pl.col("patient_id").is_duplicated(),
+            Reason.DUPLICATE,
+            pl.lit("more than one patients row for this patient_id (only one treatment course per run is supported)"),
+        ),
     ]
     reason, detail = _first_problem(checks)
-    return frame.with_columns(pl.col("__product").alias("product"), reason.alias("reason"),
-                              detail.alias("detail")).drop("__product")
+    return frame.with_columns(
+        pl.col("__product").alias("product"), reason.alias("reason"), detail.alias("detail")
+    ).drop("__product")
 
 
 def _product_names(names: list[str]) -> dict[str, str]:
@@ -493,7 +655,8 @@ def validate_tables(
         if table == "observations":
             status = pl.col("status")
             not_graded = status.is_in(list(DROPPED_STATUS)) | (
-                (status == "preliminary") & pl.lit(not options.include_preliminary))
+                (status == "preliminary") & pl.lit(not options.include_preliminary)
+            )
             non_numeric = pl.col("value").is_null() & pl.col("value_code").is_null()
             dropped["observations_not_final"] = typed.filter(not_graded.fill_null(False)).height
             dropped["observations_text_only"] = typed.filter(non_numeric & not_graded.fill_null(False).not_()).height
@@ -507,8 +670,9 @@ def validate_tables(
             validated[table] = _validate_events(typed, known)
     for table in INPUT_TABLES:
         frame = validated[table]
-        quarantined.append(_quarantine_rows(table, raw[table], frame.filter(pl.col("reason").is_not_null()),
-                                            ingested_at))
+        quarantined.append(
+            _quarantine_rows(table, raw[table], frame.filter(pl.col("reason").is_not_null()), ingested_at)
+        )
         columns = list(polars_schema(table).names())
         clean = frame.filter(pl.col("reason").is_null()).select(columns)
         before = clean.height
@@ -516,10 +680,19 @@ def validate_tables(
         clean = clean.unique(subset=list(keys) if keys else None, keep="first", maintain_order=False)
         dropped[f"{table}_duplicates"] = before - clean.height
         good[table] = clean.sort(_sort_keys(table))
-    quarantine = pl.concat([q for q in quarantined if q.height], how="diagonal_relaxed") if any(
-        q.height for q in quarantined) else empty_quarantine()
-    return Dataset(good["patients"], good["observations"], good["interventions"], good["events"],
-                   _order_quarantine(quarantine), dropped)
+    quarantine = (
+        pl.concat([q for q in quarantined if q.height], how="diagonal_relaxed")
+        if any(q.height for q in quarantined)
+        else empty_quarantine()
+    )
+    return Dataset(
+        good["patients"],
+        good["observations"],
+        good["interventions"],
+        good["events"],
+        _order_quarantine(quarantine),
+        dropped,
+    )
 
 
 def _sort_keys(table: str) -> list[str]:

@@ -48,18 +48,24 @@ def episodes(series: pl.DataFrame, gap: timedelta) -> pl.DataFrame:
         pl.col("time").max().over("patient_id").alias("__data_end"),
     )
     rows = numbered.filter(pl.col("episode").is_not_null())
-    return rows.group_by("patient_id", "system", "episode").agg(
-        pl.col("time").min().alias("onset_time"),
-        pl.col("grade").max().alias("peak_grade"),
-        pl.col("time").filter(pl.col("grade") == pl.col("grade").max()).min().alias("peak_time"),
-        pl.col("time").max().alias("last_active_time"),
-        pl.col("lower_bound").any().alias("any_lower_bound"),
-        pl.col("__data_end").first().alias("__data_end"),
-    ).with_columns(
-        (_hours(pl.col("last_active_time") - pl.col("onset_time"))).alias("duration_h"),
-        ((pl.col("__data_end") - pl.col("last_active_time")) >= gap).alias("resolved"),
-        pl.format("{}-{}", pl.col("system"), pl.col("episode")).alias("episode_id"),
-    ).drop("__data_end").sort("patient_id", "system", "episode")
+    return (
+        rows.group_by("patient_id", "system", "episode")
+        .agg(
+            pl.col("time").min().alias("onset_time"),
+            pl.col("grade").max().alias("peak_grade"),
+            pl.col("time").filter(pl.col("grade") == pl.col("grade").max()).min().alias("peak_time"),
+            pl.col("time").max().alias("last_active_time"),
+            pl.col("lower_bound").any().alias("any_lower_bound"),
+            pl.col("__data_end").first().alias("__data_end"),
+        )
+        .with_columns(
+            (_hours(pl.col("last_active_time") - pl.col("onset_time"))).alias("duration_h"),
+            ((pl.col("__data_end") - pl.col("last_active_time")) >= gap).alias("resolved"),
+            pl.format("{}-{}", pl.col("system"), pl.col("episode")).alias("episode_id"),
+        )
+        .drop("__data_end")
+        .sort("patient_id", "system", "episode")
+    )
 
 
 def _hours(delta: pl.Expr) -> pl.Expr:
@@ -69,11 +75,15 @@ def _hours(delta: pl.Expr) -> pl.Expr:
 def daily_max(series: pl.DataFrame, patients: pl.DataFrame) -> pl.DataFrame:
     """Maximum grade per patient, system and day (day 0 = the calendar day of t0, UTC; interop.md §0.3)."""
     day = (pl.col("time").dt.date() - pl.col("t0").dt.date()).dt.total_days().cast(pl.Int32)
-    return series.join(patients.select("patient_id", "t0"), on="patient_id").group_by(
-        "patient_id", "system", day.alias("day")).agg(
-        pl.col("grade").max().alias("max_grade"),
-        pl.col("lower_bound").any().alias("any_lower_bound"),
-    ).sort("patient_id", "system", "day")
+    return (
+        series.join(patients.select("patient_id", "t0"), on="patient_id")
+        .group_by("patient_id", "system", day.alias("day"))
+        .agg(
+            pl.col("grade").max().alias("max_grade"),
+            pl.col("lower_bound").any().alias("any_lower_bound"),
+        )
+        .sort("patient_id", "system", "day")
+    )
 
 
 def treatments(interventions: pl.DataFrame) -> pl.DataFrame:
@@ -106,9 +116,22 @@ def patient_summary(
         .join(context, on="patient_id", how="left")
         .join(treatments(interventions), on="patient_id", how="left")
         .with_columns(onset_day.alias("onset_day"), pl.col("episodes").fill_null(0))
-        .select("patient_id", "course_id", "product", "product_class", "system", "max_grade", "any_lower_bound",
-                "onset_day", "onset_time", "duration_h", "episodes", "treatments", "vasopressors",
-                "tocilizumab_given")
+        .select(
+            "patient_id",
+            "course_id",
+            "product",
+            "product_class",
+            "system",
+            "max_grade",
+            "any_lower_bound",
+            "onset_day",
+            "onset_time",
+            "duration_h",
+            "episodes",
+            "treatments",
+            "vasopressors",
+            "tocilizumab_given",
+        )
         .sort("patient_id", "system")
     )
 
@@ -125,7 +148,8 @@ def weighted_kappa(a: pl.Series, b: pl.Series, categories: int = 6) -> float | N
     margin_a = pairs.group_by("a").len().rename({"len": "na"})
     margin_b = pairs.group_by("b").len().rename({"len": "nb"})
     expected = margin_a.join(margin_b, how="cross").select((weights * pl.col("na") * pl.col("nb")).sum()).item() / (
-        n * n)
+        n * n
+    )
     if expected == 0:
         return 1.0
     return float(1.0 - observed_disagreement / expected)
@@ -142,11 +166,26 @@ def concordance(summary: pl.DataFrame, reference: str) -> pl.DataFrame:
         kappa = weighted_kappa(pair["a"], pair["b"])
         table = pair.group_by("a", "b").len()
         for a, b, count in table.iter_rows():
-            rows.append({"reference": reference, "system": system, "reference_grade": a, "system_grade": b,
-                         "patients": count, "patients_compared": pair.height,
-                         "percent_same_grade": 100.0 * same / pair.height if pair.height else None,
-                         "weighted_kappa": kappa})
-    schema = {"reference": pl.String, "system": pl.String, "reference_grade": pl.Int32, "system_grade": pl.Int32,
-              "patients": pl.Int64, "patients_compared": pl.Int64, "percent_same_grade": pl.Float64,
-              "weighted_kappa": pl.Float64}
+            rows.append(
+                {
+                    "reference": reference,
+                    "system": system,
+                    "reference_grade": a,
+                    "system_grade": b,
+                    "patients": count,
+                    "patients_compared": pair.height,
+                    "percent_same_grade": 100.0 * same / pair.height if pair.height else None,
+                    "weighted_kappa": kappa,
+                }
+            )
+    schema = {
+        "reference": pl.String,
+        "system": pl.String,
+        "reference_grade": pl.Int32,
+        "system_grade": pl.Int32,
+        "patients": pl.Int64,
+        "patients_compared": pl.Int64,
+        "percent_same_grade": pl.Float64,
+        "weighted_kappa": pl.Float64,
+    }
     return pl.DataFrame(rows, schema=schema, orient="row").sort("system", "reference_grade", "system_grade")

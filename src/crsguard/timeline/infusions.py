@@ -76,8 +76,16 @@ def _levels(segments: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     """
     runs = _runs(segments, keys).with_columns(pl.int_range(pl.len()).over([*keys, "run_id"]).alias("idx"))
     group = [*keys, "run_id"]
-    pairs = runs.join(runs.select(*group, pl.col("idx").alias("j"), pl.col("rate").alias("rate_j"),
-                                  pl.col("start").alias("start_j"), pl.col("end").alias("end_j")), on=group)
+    pairs = runs.join(
+        runs.select(
+            *group,
+            pl.col("idx").alias("j"),
+            pl.col("rate").alias("rate_j"),
+            pl.col("start").alias("start_j"),
+            pl.col("end").alias("end_j"),
+        ),
+        on=group,
+    )
     lower = pl.col("rate_j") < pl.col("rate")
     breaks = pairs.group_by(*group, "idx").agg(
         pl.col("j").filter(lower & (pl.col("j") < pl.col("idx"))).max().alias("left"),
@@ -115,32 +123,60 @@ def ne_equivalent_series(segments: pl.LazyFrame) -> pl.LazyFrame:
     """
     divisor = {d.value: v for d, v in NE_EQ_DIVISOR.items()}
     weighted = segments.filter(pl.col("agent").is_in(list(divisor))).with_columns(
-        (pl.when(pl.col("agent").is_in(PER_KG_AGENTS)).then(pl.col("rate")).otherwise(pl.col("rate_mcg_min"))
-         / pl.col("agent").replace_strict(divisor, return_dtype=pl.Float64)).alias("ne_eq")
+        (
+            pl.when(pl.col("agent").is_in(PER_KG_AGENTS)).then(pl.col("rate")).otherwise(pl.col("rate_mcg_min"))
+            / pl.col("agent").replace_strict(divisor, return_dtype=pl.Float64)
+        ).alias("ne_eq")
     )
-    bounds = pl.concat([weighted.select("patient_id", pl.col("start").alias("b")),
-                        weighted.select("patient_id", pl.col("end").alias("b"))]).unique().sort("patient_id", "b")
+    bounds = (
+        pl.concat(
+            [
+                weighted.select("patient_id", pl.col("start").alias("b")),
+                weighted.select("patient_id", pl.col("end").alias("b")),
+            ]
+        )
+        .unique()
+        .sort("patient_id", "b")
+    )
     elementary = bounds.with_columns(pl.col("b").shift(-1).over("patient_id").alias("b_next")).drop_nulls("b_next")
     covered = elementary.join(weighted, on="patient_id").filter(
-        (pl.col("start") <= pl.col("b")) & (pl.col("end") > pl.col("b")))
-    return covered.group_by("patient_id", "b", "b_next").agg(
-        pl.col("ne_eq").sum().alias("rate"), pl.col("ne_eq").is_null().any().alias("unknown")
-    ).filter(pl.col("unknown").not_() & (pl.col("rate") > 0)).select(
-        "patient_id", pl.lit(NE_EQ_SERIES).alias("agent"), pl.col("b").alias("start"),
-        pl.col("b_next").alias("end"), "rate", pl.col("rate").alias("rate_mcg_min"))
+        (pl.col("start") <= pl.col("b")) & (pl.col("end") > pl.col("b"))
+    )
+    return (
+        covered.group_by("patient_id", "b", "b_next")
+        .agg(pl.col("ne_eq").sum().alias("rate"), pl.col("ne_eq").is_null().any().alias("unknown"))
+        .filter(pl.col("unknown").not_() & (pl.col("rate") > 0))
+        .select(
+            "patient_id",
+            pl.lit(NE_EQ_SERIES).alias("agent"),
+            pl.col("b").alias("start"),
+            pl.col("b_next").alias("end"),
+            "rate",
+            pl.col("rate").alias("rate_mcg_min"),
+        )
+    )
 
 
 def _concurrent_windows(segments: pl.LazyFrame) -> pl.LazyFrame:
     """Intervals during which two different non-vasopressin agents ran together (overlap_start, overlap_end)."""
-    runs = _runs(segments.filter(pl.col("agent").is_in(NON_VASOPRESSIN)), ["patient_id", "agent"]).group_by(
-        "patient_id", "agent", "run_id").agg(pl.col("start").min(), pl.col("end").max())
-    other = runs.select("patient_id", pl.col("agent").alias("agent_b"), pl.col("start").alias("start_b"),
-                        pl.col("end").alias("end_b"))
-    return runs.join(other, on="patient_id").filter(pl.col("agent") < pl.col("agent_b")).select(
-        "patient_id",
-        pl.max_horizontal("start", "start_b").alias("overlap_start"),
-        pl.min_horizontal("end", "end_b").alias("overlap_end"),
-    ).filter(pl.col("overlap_end") > pl.col("overlap_start"))
+    runs = (
+        _runs(segments.filter(pl.col("agent").is_in(NON_VASOPRESSIN)), ["patient_id", "agent"])
+        .group_by("patient_id", "agent", "run_id")
+        .agg(pl.col("start").min(), pl.col("end").max())
+    )
+    other = runs.select(
+        "patient_id", pl.col("agent").alias("agent_b"), pl.col("start").alias("start_b"), pl.col("end").alias("end_b")
+    )
+    return (
+        runs.join(other, on="patient_id")
+        .filter(pl.col("agent") < pl.col("agent_b"))
+        .select(
+            "patient_id",
+            pl.max_horizontal("start", "start_b").alias("overlap_start"),
+            pl.min_horizontal("end", "end_b").alias("overlap_end"),
+        )
+        .filter(pl.col("overlap_end") > pl.col("overlap_start"))
+    )
 
 
 def vasopressor_fields(grid: pl.LazyFrame, segments: pl.LazyFrame, window: timedelta) -> pl.LazyFrame:
@@ -150,7 +186,8 @@ def vasopressor_fields(grid: pl.LazyFrame, segments: pl.LazyFrame, window: timed
     series = pl.concat([segments, any_agent, ne_equivalent_series(segments)], how="vertical_relaxed")
     levels = _levels(series, ["patient_id", "agent"])
     hit = _overlapping(grid, levels, "level_start", "level_end", window).with_columns(
-        _hours(pl.min_horizontal("level_end", "time"), pl.col("level_start")).alias("hours"))
+        _hours(pl.min_horizontal("level_end", "time"), pl.col("level_start")).alias("hours")
+    )
     sustained = pl.col("hours") >= HIGH_DOSE_MIN_HOURS
     per_agent = hit.group_by("patient_id", "time", "agent").agg(
         pl.col("hours").max().alias("hours"),
@@ -163,6 +200,7 @@ def vasopressor_fields(grid: pl.LazyFrame, segments: pl.LazyFrame, window: timed
 
 def _named_columns(wide: pl.DataFrame) -> pl.DataFrame:
     """The pivoted columns renamed to the grading frame's vasopressor columns (0 where the agent did not run)."""
+
     def get(kind: str, agent: str) -> pl.Expr:
         name = f"{kind}_{agent}"
         return pl.col(name) if name in wide.columns else pl.lit(None, pl.Float64)
@@ -181,8 +219,12 @@ def _named_columns(wide: pl.DataFrame) -> pl.DataFrame:
 
 def _only_concurrent(wide: pl.LazyFrame, grid: pl.LazyFrame, segments: pl.LazyFrame, window: timedelta) -> pl.LazyFrame:
     """Keep one non-vasopressin agent when no two of them overlapped in the window (a switch is one agent)."""
-    concurrent = _overlapping(grid, _concurrent_windows(segments), "overlap_start", "overlap_end", window).select(
-        "patient_id", "time").unique().with_columns(pl.lit(True).alias("__concurrent"))
+    concurrent = (
+        _overlapping(grid, _concurrent_windows(segments), "overlap_start", "overlap_end", window)
+        .select("patient_id", "time")
+        .unique()
+        .with_columns(pl.lit(True).alias("__concurrent"))
+    )
     hours = {d: pl.col(hours_column(VasopressorDrug(d))) for d in NON_VASOPRESSIN}
     longest = pl.max_horizontal(*hours.values())
     keep: dict[str, pl.Expr] = {}

@@ -27,9 +27,14 @@ MAX_PASSES = 50
 
 def masking_times(interventions: pl.DataFrame) -> pl.DataFrame:
     """Start times of masking administrations (doses or infusions), sorted per patient."""
-    return interventions.filter(
-        pl.col("agent").is_in(MASKING_DRUGS) & pl.col("kind").is_in(["drug_dose", "drug_infusion_segment"])
-    ).select("patient_id", pl.col("start_time").alias("drug_time")).unique().sort("patient_id", "drug_time")
+    return (
+        interventions.filter(
+            pl.col("agent").is_in(MASKING_DRUGS) & pl.col("kind").is_in(["drug_dose", "drug_infusion_segment"])
+        )
+        .select("patient_id", pl.col("start_time").alias("drug_time"))
+        .unique()
+        .sort("patient_id", "drug_time")
+    )
 
 
 def episode_ids(active: pl.Expr, gap: timedelta) -> pl.Expr:
@@ -45,17 +50,28 @@ def _pass(frame: pl.DataFrame, drugs: pl.DataFrame, gap: timedelta) -> pl.Series
     """One pass: episodes of the current grade series → which rows are masked."""
     active = pl.when(pl.col("__masked")).then(pl.col("__masked_grade")).otherwise(pl.col("__grade")) > 0
     with_episodes = frame.with_columns(episode_ids(active, gap).over("patient_id").alias("__episode"))
-    episodes = with_episodes.filter(pl.col("__episode").is_not_null()).group_by("patient_id", "__episode").agg(
-        pl.col("fever_onset_time").first().alias("__onset"),
-        pl.col("time").first().alias("__onset_eval"),
-        pl.col("time").last().alias("__last_active"),
-    ).with_columns(pl.coalesce("__onset", "__onset_eval").alias("__onset")).sort("patient_id", "__onset")
+    episodes = (
+        with_episodes.filter(pl.col("__episode").is_not_null())
+        .group_by("patient_id", "__episode")
+        .agg(
+            pl.col("fever_onset_time").first().alias("__onset"),
+            pl.col("time").first().alias("__onset_eval"),
+            pl.col("time").last().alias("__last_active"),
+        )
+        .with_columns(pl.coalesce("__onset", "__onset_eval").alias("__onset"))
+        .sort("patient_id", "__onset")
+    )
     first_dose = episodes.join_asof(
         drugs, left_on="__onset", right_on="drug_time", by="patient_id", strategy="forward", check_sortedness=False
     ).select("patient_id", "__episode", "__onset_eval", "__last_active", "drug_time")
     spans = first_dose.filter(pl.col("drug_time") <= pl.col("__last_active") + gap).sort("patient_id", "__onset_eval")
-    joined = frame.select("patient_id", "time").with_row_index("__row").sort("patient_id", "time").join_asof(
-        spans, left_on="time", right_on="__onset_eval", by="patient_id", strategy="backward", check_sortedness=False
+    joined = (
+        frame.select("patient_id", "time")
+        .with_row_index("__row")
+        .sort("patient_id", "time")
+        .join_asof(
+            spans, left_on="time", right_on="__onset_eval", by="patient_id", strategy="backward", check_sortedness=False
+        )
     )
     masked = (pl.col("drug_time") <= pl.col("time")) & (pl.col("time") <= pl.col("__last_active") + gap)
     return joined.sort("__row").select(masked.fill_null(False)).to_series()

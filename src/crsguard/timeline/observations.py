@@ -29,10 +29,14 @@ class WindowRule:
 WINDOW_RULES: tuple[WindowRule, ...] = (
     WindowRule("temperature_c", "body_temperature", "max", "interop.md §1.5 (highest value, any site)"),
     WindowRule("sbp_mmhg", "systolic_bp", "min", "interop.md §1.5 (lowest value; MAP not mapped, A16)"),
-    *(WindowRule(q, q, "max", "interop.md §1.5 (laboratory: highest value)")
-      for q in ("alt", "ast", "bilirubin_total", "creatinine", "inr", "aptt", "ferritin", "ldh")),
-    *(WindowRule(q, q, "min", "interop.md §1.5 (laboratory: lowest value)")
-      for q in ("anc", "platelets", "hemoglobin", "wbc", "fibrinogen")),
+    *(
+        WindowRule(q, q, "max", "interop.md §1.5 (laboratory: highest value)")
+        for q in ("alt", "ast", "bilirubin_total", "creatinine", "inr", "aptt", "ferritin", "ldh")
+    ),
+    *(
+        WindowRule(q, q, "min", "interop.md §1.5 (laboratory: lowest value)")
+        for q in ("anc", "platelets", "hemoglobin", "wbc", "fibrinogen")
+    ),
     WindowRule("alc", "lymphocytes_abs", "min", "interop.md §1.5 (lymphocytes_abs → alc, lowest value)"),
     WindowRule("spo2_rest", "spo2", "min", "interop.md §1.5 (lowest value)"),
     WindowRule("heart_rate", "heart_rate", "max", "interop.md §1.5 (highest value)"),
@@ -67,8 +71,11 @@ def _value_columns(obs: pl.LazyFrame) -> list[pl.Expr]:
     """One column per rule holding the observation's value where the row is that quantity."""
     quantity, value = pl.col("quantity"), pl.col("value")
     columns = [pl.when(quantity == r.quantity).then(value).alias(f"__v_{r.field}") for r in WINDOW_RULES]
-    rank = pl.col("value_code").replace_strict(LOC_OF_CONSCIOUSNESS, default=None).replace_strict(
-        _LOC_RANK, default=None, return_dtype=pl.Int64)
+    rank = (
+        pl.col("value_code")
+        .replace_strict(LOC_OF_CONSCIOUSNESS, default=None)
+        .replace_strict(_LOC_RANK, default=None, return_dtype=pl.Int64)
+    )
     columns.append(pl.when(quantity == "consciousness_astct").then(rank).alias("__loc_rank"))
     unable = (quantity == "ice_unable") & (pl.col("value_code") == "true")
     reason = pl.col("method")
@@ -90,7 +97,8 @@ def _value_columns(obs: pl.LazyFrame) -> list[pl.Expr]:
 def observation_fields(grid: pl.LazyFrame, observations: pl.LazyFrame, config: TimelineConfig) -> pl.LazyFrame:
     """Grid rows (patient_id, time) with every observation-derived snapshot field of interop.md §1.5."""
     obs = observations.select("patient_id", "time", *_value_columns(observations)).with_columns(
-        pl.lit(False).alias("__grid"))
+        pl.lit(False).alias("__grid")
+    )
     rows = grid.select("patient_id", "time", pl.lit(True).alias("__grid"))
     both = pl.concat([obs, rows], how="diagonal_relaxed")
     both = both.sort("patient_id", "time", "__grid")
@@ -133,11 +141,16 @@ def _loc(rank: pl.Expr) -> pl.Expr:
 
 def _ice(total: pl.Expr, reasons: dict[str, pl.Expr]) -> list[pl.Expr]:
     """ice_status per interop.md §1.5: unarousable first, then a total (assessed), then other reasons."""
-    status = pl.when(reasons["unarousable"] == 1).then(pl.lit(ICE_STATUS_OF_REASON["unarousable"]))
-    status = status.when(total.is_not_null()).then(pl.lit(tox.IceStatus.assessed.value))
-    for name, value in ICE_STATUS_OF_REASON.items():
-        if name != "unarousable":
-            status = status.when(reasons[name] == 1).then(pl.lit(value))
-    status = status.when(reasons["other"] == 1).then(pl.lit(OTHER_REASON)).otherwise(None)
+    ordered = [
+        pl.when(reasons["unarousable"] == 1).then(pl.lit(ICE_STATUS_OF_REASON["unarousable"])),
+        pl.when(total.is_not_null()).then(pl.lit(tox.IceStatus.assessed.value)),
+        *(
+            pl.when(reasons[name] == 1).then(pl.lit(value))
+            for name, value in ICE_STATUS_OF_REASON.items()
+            if name != "unarousable"
+        ),
+        pl.when(reasons["other"] == 1).then(pl.lit(OTHER_REASON)),
+    ]
+    status = pl.coalesce(ordered)
     assessed = status == tox.IceStatus.assessed.value
     return [status.alias("ice_status"), pl.when(assessed).then(total).cast(pl.Int64).alias("ice_total")]

@@ -28,16 +28,25 @@ _D7_TABLE = "d7"
 def device_table() -> pl.DataFrame:
     """Per device enum: snapshot `o2_device` (§1.5), the mapping warning and its intensity rank (D6, D7)."""
     rows = [
-        {"agent": name, "o2_device": d.snapshot_o2_device, "device_warning": d.mapping_warning,
-         "tier_rank": TIER_ORDER.index(d.tier)}
+        {
+            "agent": name,
+            "o2_device": d.snapshot_o2_device,
+            "device_warning": d.mapping_warning,
+            "tier_rank": TIER_ORDER.index(d.tier),
+        }
         for name, d in O2_DEVICES.items()
     ]
-    frame = pl.DataFrame(rows, schema={"agent": pl.String, "o2_device": pl.String, "device_warning": pl.String,
-                                       "tier_rank": pl.Int64}, orient="row")
+    frame = pl.DataFrame(
+        rows,
+        schema={"agent": pl.String, "o2_device": pl.String, "device_warning": pl.String, "tier_rank": pl.Int64},
+        orient="row",
+    )
     estimate = frame.with_columns(pl.lit(None, pl.Float64).alias("o2_flow_l_min")).select(
-        estimated_fio2(Inputs("raw"), _D7_TABLE).alias("fio2_estimate"))
+        estimated_fio2(Inputs("raw"), _D7_TABLE).alias("fio2_estimate")
+    )
     return frame.hstack(estimate).with_columns(
-        (pl.col("tier_rank") * 1000 + pl.col("fio2_estimate").fill_null(0.0)).alias("rank"))
+        (pl.col("tier_rank") * 1000 + pl.col("fio2_estimate").fill_null(0.0)).alias("rank")
+    )
 
 
 def device_intervals(interventions: pl.LazyFrame, data_end: pl.LazyFrame) -> pl.LazyFrame:
@@ -58,21 +67,29 @@ def oxygen_fields(
 ) -> pl.LazyFrame:
     """Per grid row with a device in the window: o2_device, device_warning, o2_flow_l_min, fio2."""
     joined = grid.join(intervals, on="patient_id").filter(
-        (pl.col("start") <= pl.col("time")) & (pl.col("end") > pl.col("time") - window))
-    chosen = joined.sort("rank", "start", "interval_id", descending=[True, True, False]).group_by(
-        "patient_id", "time").first().select("patient_id", "time", "interval_id", "o2_device", "device_warning")
+        (pl.col("start") <= pl.col("time")) & (pl.col("end") > pl.col("time") - window)
+    )
+    chosen = (
+        joined.sort("rank", "start", "interval_id", descending=[True, True, False])
+        .group_by("patient_id", "time")
+        .first()
+        .select("patient_id", "time", "interval_id", "o2_device", "device_warning")
+    )
     linked = observations.filter(pl.col("quantity").is_in(list(LINKED_QUANTITIES)) & pl.col("link_id").is_not_null())
     values = chosen.join(
-        linked.select("patient_id", pl.col("link_id").alias("interval_id"), pl.col("time").alias("obs_time"),
-                      "quantity", "value"),
+        linked.select(
+            "patient_id", pl.col("link_id").alias("interval_id"), pl.col("time").alias("obs_time"), "quantity", "value"
+        ),
         on=["patient_id", "interval_id"],
     ).filter(pl.col("obs_time") <= pl.col("time"))
     in_window = pl.col("obs_time") > pl.col("time") - window
     per_quantity = [
         pl.coalesce(
             pl.col("value").filter(in_window & (pl.col("quantity") == q)).max(),
-            pl.col("value").filter(pl.col("quantity") == q).sort_by(
-                pl.col("obs_time").filter(pl.col("quantity") == q)).last(),
+            pl.col("value")
+            .filter(pl.col("quantity") == q)
+            .sort_by(pl.col("obs_time").filter(pl.col("quantity") == q))
+            .last(),
         ).alias(field)
         for q, field in LINKED_QUANTITIES.items()
     ]
