@@ -11,7 +11,7 @@ import polars as pl
 
 from crsguard.grading import icaht_series as series
 from crsguard.grading import toxicity_inputs as t
-from crsguard.grading.engine import Criterion, GradingSystem, Options, ResultField, SystemCaution
+from crsguard.grading.engine import Condition, Criterion, GradingSystem, Options, ResultField, SystemCaution
 from crsguard.grading.inputs import Inputs
 
 REF = "other-toxicities.md §5"
@@ -56,16 +56,29 @@ def _late_single(x: Inputs, threshold: float) -> pl.Expr:
     return (x(t.late_count_column(threshold)) == 1) & unconfirmed
 
 
+def _early_rule(threshold: float, days: int) -> Condition:
+    def rule(x: Inputs, o: Options) -> pl.Expr:
+        return _in(x, o, EARLY) & (_early_days(x, o, threshold) >= days)
+
+    return rule
+
+
+def _late_rule(threshold: float, single: bool) -> Condition:
+    def rule(x: Inputs, o: Options) -> pl.Expr:
+        found = _late_single(x, threshold) if single else _late_confirmed(x, threshold)
+        return _in(x, o, LATE) & found
+
+    return rule
+
+
 def criteria(options: Options) -> list[Criterion]:
     rows = [
         Criterion(g, f"Early: ANC <= 0.5 x 10^9/L (500/µL) on >= {days} days (cumulative, §5.3)",
-                  lambda x, o, days=days: _in(x, o, EARLY) & (_early_days(x, o, 0.5) >= days), "S",
-                  f"{REF}.1, §5.3")
+                  _early_rule(0.5, days), "S", f"{REF}.1, §5.3")
         for g, days in EARLY_DAYS_LE_0_5.items()
     ]
     rows += [
-        Criterion(g, f"Early: ANC <= 0.1 x 10^9/L (100/µL) on >= {days} days",
-                  lambda x, o, days=days: _in(x, o, EARLY) & (_early_days(x, o, 0.1) >= days), "S",
+        Criterion(g, f"Early: ANC <= 0.1 x 10^9/L (100/µL) on >= {days} days", _early_rule(0.1, days), "S",
                   f"{REF}.1, §5.3")
         for g, days in EARLY_DAYS_LE_0_1.items()
     ]
@@ -75,14 +88,14 @@ def criteria(options: Options) -> list[Criterion]:
                   "never-above rule: first fall by day +3, no stable (3-day) recovery")
     )
     for g, threshold in LATE_BANDS.items():
+        per_ul = f"{threshold * 1000:.0f}/µL"
         rows.append(
-            Criterion(g, f"Late: ANC <= {threshold} x 10^9/L ({threshold * 1000:.0f}/µL) on >= 2 measurements or "
-                         "non-transient",
-                      lambda x, o, th=threshold: _in(x, o, LATE) & _late_confirmed(x, th), "S", f"{REF}.2")
+            Criterion(g, f"Late: ANC <= {threshold} x 10^9/L ({per_ul}) on >= 2 measurements or non-transient",
+                      _late_rule(threshold, single=False), "S", f"{REF}.2")
         )
         rows.append(
-            Criterion(g, f"Late: single ANC <= {threshold} x 10^9/L (provisional, single_value)",
-                      lambda x, o, th=threshold: _in(x, o, LATE) & _late_single(x, th), "R", f"{REF}.2, §5.3 rule 9, A-22",
+            Criterion(g, f"Late: single ANC <= {threshold} x 10^9/L ({per_ul}) (provisional, single_value)",
+                      _late_rule(threshold, single=True), "R", f"{REF}.2, §5.3 rule 9, A-22",
                       "single_value: one late value in this band; clinician to confirm it is not transient")
         )
     return rows

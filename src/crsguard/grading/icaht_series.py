@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 
 #: §5.1: early window, days 0 to +30 inclusive; thresholds inclusive (≤), 10⁹/L [S].
 EARLY_LAST_DAY = 30
@@ -56,7 +57,7 @@ def interpolate(days: dict[int, float], first: int, last: int) -> tuple[list[flo
     series: list[float | None] = [days.get(d) for d in range(first, last + 1)]
     measured = sorted(d for d in days if first <= d <= last)
     gap = False
-    for a, b in zip(measured, measured[1:], strict=False):
+    for a, b in pairwise(measured):
         if b - a - 1 > MAX_INTERPOLATED_GAP_DAYS:
             gap = True
             continue

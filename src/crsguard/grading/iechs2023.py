@@ -8,6 +8,8 @@ The engine never declares IEC-HS by itself: every grade needs the clinician's co
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from crsguard.grading.engine import Criterion, GradingSystem, Options, SystemCaution
@@ -70,9 +72,9 @@ def confirmed(x: Inputs) -> pl.Expr:
     return criteria_met(x) & x("iec_hs_clinician_confirmed")
 
 
-def _anchor(grade: int, text: str, anchor: object) -> Criterion:
+def _anchor(grade: int, text: str, anchor: Callable[[Inputs], pl.Expr]) -> Criterion:
     def rule(x: Inputs, o: Options) -> pl.Expr:
-        return confirmed(x) & anchor(x)  # type: ignore[operator]
+        return confirmed(x) & anchor(x)
 
     return Criterion(grade, text, rule, "R", f"{REF}.3", "IEC-HS grade anchors reconstructed, not yet confirmed")
 

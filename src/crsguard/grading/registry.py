@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import functools
 
+import polars as pl
+
+from crsguard.grading import icaht2023, iechs2023, organ_from_labs, toxicity_options
 from crsguard.grading.crs import (
     astct2019,
     cartox,
@@ -15,10 +18,9 @@ from crsguard.grading.crs import (
     mskcc,
     penn,
 )
-from crsguard.grading import icaht2023, iechs2023, organ_from_labs, toxicity_options
 from crsguard.grading.ctcae import terms as ctcae_terms
-from crsguard.grading.engine import GradingSystem
-from crsguard.grading.inputs import LOWER_ONLY_DEFAULTS, columns_read
+from crsguard.grading.engine import Condition, GradingSystem, Options
+from crsguard.grading.inputs import LOWER_ONLY_DEFAULTS, Inputs, Rule, columns_read
 from crsguard.grading.neuro import astct2019_icans, cartox10
 from crsguard.grading.options import OPTIONS, resolve
 from crsguard.model.errors import InputError
@@ -65,8 +67,15 @@ def informing_inputs(system: GradingSystem) -> frozenset[str]:
     options = resolve(system.id, {})
     read: set[str] = set()
     for criterion in system.criteria(options):
-        read.update(columns_read(lambda x, c=criterion: c.when(x, options)))
+        read.update(columns_read(_bound(criterion.when, options)))
     return frozenset(read - _CONTEXT_INPUTS)
+
+
+def _bound(condition: Condition, options: Options) -> Rule:
+    def rule(x: Inputs) -> pl.Expr:
+        return condition(x, options)
+
+    return rule
 
 
 def get(system_id: str) -> GradingSystem:

@@ -47,7 +47,8 @@ def _enum_of(field: str) -> type[StrEnum] | None:
     return None
 
 
-#: Enum fields of §7 → their enum (`o2_device` keeps its own handling in `inputs`, with synonyms) (frame columns of type String, checked against the value set).
+#: Enum fields of §7 → their enum: frame columns of type String, checked against the value set (`o2_device` keeps
+#: its own handling in `inputs`, with synonyms).
 ENUMS: dict[str, type[StrEnum]] = {
     f: e
     for f in Snapshot.model_fields
@@ -310,7 +311,10 @@ def frame_totals() -> list[pl.Expr]:
     """Totals computed from complete items where the total itself was not given (in dependency order), and the
     oedema attribution pre-set by an intracranial haemorrhage (§1.7: clinician may override)."""
     return [
-        *(pl.coalesce(pl.col(total), pl.when(complete).then(items)).alias(total) for total, items, complete, _ in _TOTALS),
+        *(
+            pl.coalesce(pl.col(total), pl.when(complete).then(items)).alias(total)
+            for total, items, complete, _ in _TOTALS
+        ),
         pl.coalesce(pl.col("imaging_oedema_other_cause"), pl.col("intracranial_haemorrhage")).alias(
             "imaging_oedema_other_cause"
         ),

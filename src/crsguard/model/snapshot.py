@@ -247,53 +247,53 @@ class Snapshot(_Closed):
     # §7.5 CTCAE clinical-severity entries, one item per term
     ctcae_term_assessments: list[tox.CtcaeTermAssessment] | None = Field(default=None, max_length=60)
     # §7.6 Laboratory and vital signs (canonical units of interop.md §1.1; {"value", "unit"} converted)
-    alt: float | None = Field(default=None, **tox.plausible("alt"))
+    alt: Annotated[float | None, tox.plausible("alt")] = None
     alt_uln: float | None = Field(default=None, gt=0, le=30000)
-    alt_baseline: float | None = Field(default=None, **tox.plausible("alt"))
-    ast: float | None = Field(default=None, **tox.plausible("ast"))
+    alt_baseline: Annotated[float | None, tox.plausible("alt")] = None
+    ast: Annotated[float | None, tox.plausible("ast")] = None
     ast_uln: float | None = Field(default=None, gt=0, le=30000)
-    ast_baseline: float | None = Field(default=None, **tox.plausible("ast"))
-    bilirubin_total: float | None = Field(default=None, **tox.plausible("bilirubin_total"))
+    ast_baseline: Annotated[float | None, tox.plausible("ast")] = None
+    bilirubin_total: Annotated[float | None, tox.plausible("bilirubin_total")] = None
     bilirubin_total_uln: float | None = Field(default=None, gt=0, le=100)
-    bilirubin_total_baseline: float | None = Field(default=None, **tox.plausible("bilirubin_total"))
+    bilirubin_total_baseline: Annotated[float | None, tox.plausible("bilirubin_total")] = None
     bilirubin_direct: float | None = Field(default=None, ge=0, le=100)
     bilirubin_direct_uln: float | None = Field(default=None, gt=0, le=100)
-    creatinine: float | None = Field(default=None, **tox.plausible("creatinine"))
-    creatinine_uln: float | None = Field(default=None, **tox.plausible("creatinine"))
-    creatinine_baseline: float | None = Field(default=None, **tox.plausible("creatinine"))
-    anc: float | None = Field(default=None, **tox.plausible("anc"))
+    creatinine: Annotated[float | None, tox.plausible("creatinine")] = None
+    creatinine_uln: Annotated[float | None, tox.plausible("creatinine")] = None
+    creatinine_baseline: Annotated[float | None, tox.plausible("creatinine")] = None
+    anc: Annotated[float | None, tox.plausible("anc")] = None
     anc_lln: float | None = Field(default=None, gt=0, le=500)
     anc_series: list[tox.AncPoint] | None = Field(default=None, max_length=2000)
-    platelets: float | None = Field(default=None, **tox.plausible("platelets"))
+    platelets: Annotated[float | None, tox.plausible("platelets")] = None
     platelets_lln: float | None = Field(default=None, gt=0, le=3000)
-    hemoglobin: float | None = Field(default=None, **tox.plausible("hemoglobin"))
-    hemoglobin_lln: float | None = Field(default=None, **tox.plausible("hemoglobin"))
+    hemoglobin: Annotated[float | None, tox.plausible("hemoglobin")] = None
+    hemoglobin_lln: Annotated[float | None, tox.plausible("hemoglobin")] = None
     rbc_transfusion_indicated: bool | None = None
-    wbc: float | None = Field(default=None, **tox.plausible("wbc"))
+    wbc: Annotated[float | None, tox.plausible("wbc")] = None
     wbc_lln: float | None = Field(default=None, gt=0, le=1000)
-    alc: float | None = Field(default=None, **tox.plausible("lymphocytes_abs"))
+    alc: Annotated[float | None, tox.plausible("lymphocytes_abs")] = None
     alc_lln: float | None = Field(default=None, gt=0, le=1000)
-    fibrinogen: float | None = Field(default=None, **tox.plausible("fibrinogen"))
+    fibrinogen: Annotated[float | None, tox.plausible("fibrinogen")] = None
     fibrinogen_lln: float | None = Field(default=None, gt=0, le=2000)
-    fibrinogen_baseline: float | None = Field(default=None, **tox.plausible("fibrinogen"))
-    inr: float | None = Field(default=None, **tox.plausible("inr"))
-    inr_baseline: float | None = Field(default=None, **tox.plausible("inr"))
+    fibrinogen_baseline: Annotated[float | None, tox.plausible("fibrinogen")] = None
+    inr: Annotated[float | None, tox.plausible("inr")] = None
+    inr_baseline: Annotated[float | None, tox.plausible("inr")] = None
     on_anticoagulation: bool | None = None
-    aptt: float | None = Field(default=None, **tox.plausible("aptt"))
-    aptt_uln: float | None = Field(default=None, **tox.plausible("aptt"))
+    aptt: Annotated[float | None, tox.plausible("aptt")] = None
+    aptt_uln: Annotated[float | None, tox.plausible("aptt")] = None
     clinically_significant_bleeding: bool | None = None
-    ferritin: float | None = Field(default=None, **tox.plausible("ferritin"))
+    ferritin: Annotated[float | None, tox.plausible("ferritin")] = None
     ferritin_uln: float | None = Field(default=None, gt=0, le=500000)
-    ferritin_at_infusion: float | None = Field(default=None, **tox.plausible("ferritin"))
+    ferritin_at_infusion: Annotated[float | None, tox.plausible("ferritin")] = None
     ferritin_rapidly_rising: bool | None = None
-    ldh: float | None = Field(default=None, **tox.plausible("ldh"))
+    ldh: Annotated[float | None, tox.plausible("ldh")] = None
     ldh_uln: float | None = Field(default=None, gt=0, le=50000)
-    triglycerides_fasting: float | None = Field(default=None, **tox.plausible("triglycerides"))
+    triglycerides_fasting: Annotated[float | None, tox.plausible("triglycerides")] = None
     temperature_above_40_duration_h: float | None = Field(default=None, ge=0, le=720)
-    spo2_rest: float | None = Field(default=None, **tox.plausible("spo2"))
-    spo2_exertion: float | None = Field(default=None, **tox.plausible("spo2"))
+    spo2_rest: Annotated[float | None, tox.plausible("spo2")] = None
+    spo2_exertion: Annotated[float | None, tox.plausible("spo2")] = None
     pao2_mmHg: float | None = Field(default=None, ge=10, le=700)
-    heart_rate: float | None = Field(default=None, **tox.plausible("heart_rate"))
+    heart_rate: Annotated[float | None, tox.plausible("heart_rate")] = None
     sinus_rhythm: bool | None = None
     lvef_percent: float | None = Field(default=None, ge=0, le=100)
     lvef_baseline_percent: float | None = Field(default=None, ge=0, le=100)

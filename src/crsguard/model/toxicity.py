@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crsguard.model.vocabulary import QUANTITIES, to_canonical
@@ -215,9 +216,8 @@ def capd_points(item: str, response: CapdResponse | str) -> int:
 
 def _sum_if_complete(values: Mapping[str, Any], items: tuple[str, ...]) -> int | None:
     parts = [values.get(i) for i in items]
-    if any(p is None or isinstance(p, bool) or not isinstance(p, int) for p in parts):
-        return None
-    return sum(parts)
+    numbers = [p for p in parts if isinstance(p, int) and not isinstance(p, bool)]
+    return sum(numbers) if len(numbers) == len(parts) else None
 
 
 def _reconcile(
@@ -295,15 +295,10 @@ LAB_QUANTITY: dict[str, str] = {
 }
 
 
-def plausible(quantity: str) -> dict[str, float]:
+def plausible(quantity: str) -> Interval:
     """Field bounds from the plausible range of interop.md §1.1 (one definition, in the vocabulary)."""
     spec = QUANTITIES[quantity]
-    bounds: dict[str, float] = {}
-    if spec.plausible_min is not None:
-        bounds["ge"] = spec.plausible_min
-    if spec.plausible_max is not None:
-        bounds["le"] = spec.plausible_max
-    return bounds
+    return Interval(ge=spec.plausible_min, le=spec.plausible_max)
 
 
 def lab_to_canonical(field: str, value: Any) -> Any:

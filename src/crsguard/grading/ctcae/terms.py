@@ -121,16 +121,18 @@ def branch(x: Inputs, term: Term, name: str | None) -> pl.Expr:
     """The baseline branch of a row (§6.1, A-15 to A-18, A-35); a missing baseline takes the first branch."""
     if name is None:
         return pl.lit(True)
-    missing = _baseline(x, term).is_null() if name != "ratio_inr" else None
+    def missing() -> pl.Expr:
+        return _baseline(x, term).is_null()
+
     branches: dict[str, Callable[[], pl.Expr]] = {
-        "baseline_normal": lambda: pl.when(missing).then(True).otherwise(_baseline(x, term) <= x(term.uln or "")),
+        "baseline_normal": lambda: pl.when(missing()).then(True).otherwise(_baseline(x, term) <= x(term.uln or "")),
         "baseline_abnormal": lambda: _baseline(x, term) > x(term.uln or ""),
         "baseline_known": lambda: _baseline(x, term).is_not_null(),
-        "baseline_at_least_lln": lambda: pl.when(missing).then(True).otherwise(
+        "baseline_at_least_lln": lambda: pl.when(missing()).then(True).otherwise(
             _baseline(x, term) >= x(term.lln or "")
         ),
         "baseline_below_lln": lambda: _baseline(x, term) < x(term.lln or ""),
-        "absolute_inr": lambda: pl.when(missing).then(True).otherwise(x("on_anticoagulation").not_()),
+        "absolute_inr": lambda: pl.when(missing()).then(True).otherwise(x("on_anticoagulation").not_()),
         "ratio_inr": lambda: x("on_anticoagulation") & _baseline(x, term).is_not_null(),
     }
     return branches[name]()
@@ -186,7 +188,7 @@ def system(term: Term) -> GradingSystem:
         evidence="[P] CTCAE v5.0 grade table; interpretations recorded per row",
         criteria=criteria_of(term),
         cautions=tuple(cautions),
-        notes=(f"Values compared in the canonical units of interop.md §1.1 (other-toxicities.md §0.6).",)
+        notes=("Values compared in the canonical units of interop.md §1.1 (other-toxicities.md §0.6).",)
         if term.value
         else ("Graded from clinician entries in ctcae_term_assessments (other-toxicities.md §7.5, A-26).",),
     )

@@ -38,11 +38,13 @@ def imaging_oedema(x: Inputs, *extents: str) -> pl.Expr:
 
 def ice_status(x: Inputs) -> pl.Expr:
     """interop.md §1.5: a total without a status is an assessed ICE."""
-    return pl.coalesce(x("ice_status"), pl.when(x("ice_total").is_not_null()).then(pl.lit(tox.IceStatus.assessed.value)))
+    assessed = pl.lit(tox.IceStatus.assessed.value)
+    return pl.coalesce(x("ice_status"), pl.when(x("ice_total").is_not_null()).then(assessed))
 
 
 def capd_status(x: Inputs) -> pl.Expr:
-    return pl.coalesce(x("capd_status"), pl.when(x("capd_total").is_not_null()).then(pl.lit(tox.CapdStatus.assessed.value)))
+    assessed = pl.lit(tox.CapdStatus.assessed.value)
+    return pl.coalesce(x("capd_status"), pl.when(x("capd_total").is_not_null()).then(assessed))
 
 
 def _has_ice(x: Inputs) -> pl.Expr:
@@ -79,7 +81,8 @@ def uses(x: Inputs, options: Options, name: str) -> pl.Expr:
 def ice_band(x: Inputs, low: int, high: int) -> pl.Expr:
     """An assessed ICE total in [low, high], not attributed to another cause (§1.2 bands)."""
     total = x("ice_total")
-    return (ice_status(x) == tox.IceStatus.assessed.value) & total.is_between(low, high) & x("ice_total_other_cause").not_()
+    assessed = ice_status(x) == tox.IceStatus.assessed.value
+    return assessed & total.is_between(low, high) & x("ice_total_other_cause").not_()
 
 
 def unarousable_cannot_perform(x: Inputs, status: pl.Expr, value: str) -> pl.Expr:
