@@ -9,6 +9,7 @@ validators (ICE/CAPD items → totals), so a frame of millions is checked like o
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import typing
 from enum import StrEnum
 from typing import Any
@@ -286,7 +287,8 @@ _TOTALS = (
 )
 
 
-def frame_checks() -> list[tuple[str, pl.Expr, str]]:
+@functools.cache
+def frame_checks() -> tuple[tuple[str, pl.Expr, str], ...]:
     """(column, bad rows, message) for the value sets of §7 enums and the item/total agreement of the scores."""
     checks = [
         (column, ~pl.col(column).is_in([v.value for v in enum]), f"not allowed; allowed values: {[*enum]}")
@@ -304,7 +306,7 @@ def frame_checks() -> list[tuple[str, pl.Expr, str]]:
         )
         for total, items, complete, ref in _TOTALS
     ]
-    return checks
+    return tuple(checks)
 
 
 def frame_totals() -> list[pl.Expr]:
