@@ -157,3 +157,22 @@ def test_frame_with_disagreeing_total_is_rejected() -> None:
     frame = pl.DataFrame({**{k: [v] for k, v in ice(4, 1, 1, 0, 1).items()}, "ice_total": [9]})
     with pytest.raises(InputError, match="ice_total"):
         crsguard.grade_frame(frame, [ICANS])
+
+
+def test_excluded_findings_are_listed() -> None:
+    result = icans(cn6_palsy=True, cn6_palsy_other_cause=True)
+    assert result.grade == 0
+    assert "excluded: other cause: cranial nerve VI palsy (other-toxicities.md §0.4)" in result.warnings
+
+
+def test_ice_not_assessable_for_language_is_not_a_zero() -> None:
+    result = icans(**dict.fromkeys(("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention")),
+                   ice_status="not_assessable_language")
+    assert result.grade == 0
+    assert any("not scored as 0" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(("scale", "score"), [("rass", -4), ("rass", -5), ("sbs", -2)])
+def test_capd_cannot_be_scored_when_deeply_sedated(scale: str, score: int) -> None:
+    with pytest.raises(InputError, match="cannot be scored"):
+        as_snapshot({"sedation_scale": scale, "sedation_score": score, "capd_total": 4})

@@ -426,4 +426,27 @@ def consistency_problems(values: Mapping[str, Any]) -> list[str]:
             f"capd_total {values['capd_total']} given with capd_status {values['capd_status']!s}: a score "
             "that could not be obtained is null, never 0 (other-toxicities.md §0.5)"
         )
+    problems.extend(_sedation_problems(values))
+    return problems
+
+
+#: §1.5.1: the CAPD cannot be scored at RASS -4/-5 or SBS -2/-3, nor under neuromuscular blockade [P/S].
+CAPD_MAX_SEDATION = {SedationScale.rass: -4, SedationScale.sbs: -2}
+
+
+def _sedation_problems(values: Mapping[str, Any]) -> list[str]:
+    problems = []
+    scale = values.get("sedation_scale")
+    score = values.get("sedation_score")
+    if scale is not None and score is not None and values.get("capd_total") is not None:
+        name = SedationScale(scale)
+        limit = CAPD_MAX_SEDATION.get(name)
+        if limit is not None and score <= limit:
+            problems.append(f"capd_total given at {name.value} {score}: the CAPD cannot be scored at {name.value} "
+                            f"<= {limit}; record capd_status not_assessable_sedation (other-toxicities.md §1.5.1)")
+    if values.get("neuromuscular_blockade") is True:
+        for total in ("ice_total", "capd_total"):
+            if values.get(total) is not None:
+                problems.append(f"{total} given under neuromuscular blockade: not assessable "
+                                "(other-toxicities.md §1.5.1, §7.3)")
     return problems

@@ -141,6 +141,11 @@ SYSTEM = GradingSystem(
     cautions=(
         SystemCaution("neuro assessment limited by sedation: ICE/CAPD or consciousness not assessable, graded from "
                       "the assessable domains (other-toxicities.md §1.6, A-3)", _sedated),
+        SystemCaution("encephalopathy screen not assessable (not scored as 0): graded from the other domains "
+                      "(other-toxicities.md §0.5, A-3, A-4)", n.not_assessable),
+        *n.exclusion_cautions("ice_total", "capd_total", "loc", "clinical_seizure", "eeg_nonconvulsive_seizure",
+                              "deep_focal_motor_weakness", "imaging_oedema", "posturing", "cn6_palsy", "papilloedema",
+                              "cushing_triad"),
         SystemCaution("baseline_ice_below_10: ICE graded as an absolute score; the clinician may attribute chronic "
                       "deficits to another cause (other-toxicities.md §1.6, A-5)", _baseline_below_10),
         SystemCaution("ICE used for a child 12-17 years without a recorded baseline ICE; requires clinician "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from crsguard.grading.engine import Criterion, GradingSystem, Options, ResultField
+from crsguard.grading.engine import Criterion, GradingSystem, Options, ResultField, SystemCaution
 from crsguard.grading.inputs import Inputs
 from crsguard.grading.neuro import domains as n
 from crsguard.model import toxicity as tox
@@ -106,6 +106,12 @@ SYSTEM = GradingSystem(
     spec_section="other-toxicities.md §2",
     evidence="[S] CRES table from secondary reproductions; CARTOX-10 items [R]",
     criteria=criteria,
+    cautions=(
+        SystemCaution("CARTOX-10 not assessable (not scored as 0): graded from the other rows (other-toxicities.md "
+                      "§0.5)", n.not_assessable),
+        *n.exclusion_cautions("cartox_total", "loc", "clinical_seizure", "eeg_nonconvulsive_seizure",
+                              "new_motor_weakness", "imaging_oedema", "papilloedema"),
+    ),
     notes=(
         "CARTOX-10 = ICE orientation (4) + head of state (1) + naming (3) + writing (1) + attention (1); no "
         "command item (§2.1).",

@@ -6,9 +6,11 @@ defaults to false, and intracranial haemorrhage pre-sets the oedema flag (§1.4 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
-from crsguard.grading.engine import Options
+from crsguard.grading.engine import Options, SystemCaution
 from crsguard.grading.inputs import Inputs
 from crsguard.model import toxicity as tox
 
@@ -118,3 +120,56 @@ def status_epilepticus(x: Inputs) -> pl.Expr:
         "eeg_nonconvulsive_seizure_other_cause"
     ).not_()
     return convulsive | non_convulsive
+
+
+#: Findings with an `_other_cause` companion (§0.4), as the words the output uses.
+ATTRIBUTABLE = {
+    "ice_total": "ICE score",
+    "capd_total": "CAPD score",
+    "cartox_total": "CARTOX-10 score",
+    "loc": "depressed level of consciousness",
+    "clinical_seizure": "clinical seizure",
+    "eeg_nonconvulsive_seizure": "EEG seizure",
+    "deep_focal_motor_weakness": "deep focal motor weakness",
+    "new_motor_weakness": "new motor weakness",
+    "imaging_oedema": "oedema on imaging",
+    "posturing": "posturing",
+    "cn6_palsy": "cranial nerve VI palsy",
+    "papilloedema": "papilloedema",
+    "cushing_triad": "Cushing's triad",
+}
+#: The "nothing found" value of the enum findings.
+_ABSENT = {"loc": ("alert",), "deep_focal_motor_weakness": ("none",), "imaging_oedema": ("none", "not_done"),
+           "posturing": ("none",)}
+
+
+def excluded(x: Inputs, column: str) -> pl.Expr:
+    """The finding is present but attributed to another cause (§0.4: listed as "excluded: other cause")."""
+    value = x(column)
+    if column in _ABSENT:
+        present = value.is_not_null() & ~value.is_in(list(_ABSENT[column]))
+    elif column in ("ice_total", "capd_total", "cartox_total"):
+        present = value.is_not_null()
+    else:
+        present = value.fill_null(False)
+    return present & x(f"{column}_other_cause").fill_null(False)
+
+
+def exclusion_cautions(*columns: str) -> tuple[SystemCaution, ...]:
+    """One result warning per finding excluded as attributable to another cause (§0.4, A-7)."""
+    def rule(column: str) -> Callable[[Inputs, Options, pl.Expr], pl.Expr]:
+        def when(x: Inputs, o: Options, grade: pl.Expr) -> pl.Expr:
+            return excluded(x, column)
+
+        return when
+
+    return tuple(
+        SystemCaution(f"excluded: other cause: {ATTRIBUTABLE[c]} (other-toxicities.md §0.4)", rule(c)) for c in columns
+    )
+
+
+def not_assessable(x: Inputs, o: Options, grade: pl.Expr) -> pl.Expr:
+    """The screen was not obtained for a reason other than an unarousable patient (§0.5, A-3, A-4)."""
+    ice = ice_status(x).str.starts_with("not_assessable") & (ice_status(x) != "not_assessable_unarousable")
+    capd = capd_status(x).str.starts_with("not_assessable") & (capd_status(x) != "not_assessable_unarousable")
+    return (ice | capd).fill_null(False)
