@@ -176,3 +176,10 @@ def test_ice_not_assessable_for_language_is_not_a_zero() -> None:
 def test_capd_cannot_be_scored_when_deeply_sedated(scale: str, score: int) -> None:
     with pytest.raises(InputError, match="cannot be scored"):
         as_snapshot({"sedation_scale": scale, "sedation_score": score, "capd_total": 4})
+
+
+def test_age_is_derived_from_date_of_birth_at_the_assessment() -> None:
+    record = {"date_of_birth": "2016-03-01", "assessment_datetime": "2026-01-10T10:00:00+00:00", "capd_total": 10,
+              "ice_total": 8, "loc": "alert"}
+    assert crsguard.grade(record, ICANS).instrument == "capd"  # 9.9 years
+    assert crsguard.grade(record | {"date_of_birth": "2010-03-01"}, ICANS).instrument == "ice"  # 15.9 years

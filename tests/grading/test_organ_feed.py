@@ -22,7 +22,7 @@ def crs_without_organ_grades(**changes: Any) -> dict[str, Any]:
 def test_creatinine_from_labs_gives_lee_grade_3_and_says_so() -> None:
     result = crsguard.grade(crs_without_organ_grades(**LABS), "lee2014")
     assert result.grade == 3
-    assert any("derived from laboratory values" in w and "CTCAE v5.0" in w for w in result.warnings)
+    assert any("derived from laboratory values" in w and "organ_ctcae_version = 5.0" in w for w in result.warnings)
 
 
 def test_a_given_organ_grade_wins_over_the_labs() -> None:

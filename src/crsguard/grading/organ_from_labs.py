@@ -34,7 +34,7 @@ SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 #: A grade this high is certain whatever the other terms are (no organ grade above 4).
 TOP_GRADE = 4
-D8 = "crs-grading.md D8: organ grades from CTCAE v5.0; the pre-ASTCT scales were written for CTCAE v4.0x"
+D8 = "organ_ctcae_version = 5.0; the pre-ASTCT scales were written for CTCAE v4.0x (crs-grading.md D8)"
 
 
 def _systems() -> list[GradingSystem]:
@@ -42,7 +42,7 @@ def _systems() -> list[GradingSystem]:
     return [_BY_ID[i] for i in ids]
 
 
-def _derived(graded: pl.DataFrame, frame: pl.DataFrame, column: str) -> tuple[pl.Expr, pl.Expr]:
+def _derived(column: str) -> tuple[pl.Expr, pl.Expr]:
     """(derived grade or null, text listing the term grades) for one CRS input."""
     terms = SOURCES[column]
     contributing = [pl.col(value).is_not_null() for _, value in terms]
@@ -82,7 +82,7 @@ def derive(frame: pl.DataFrame) -> pl.DataFrame:
     graded = frame.hstack(engine.evaluate(frame, _systems()))
     updates = []
     for column in SOURCES:
-        derived, text = _derived(graded, frame, column)
+        derived, text = _derived(column)
         given = pl.col(column)
         updates += [pl.coalesce(given, derived).cast(frame.schema[column]).alias(column),
                     _note(column, given, derived, text)]

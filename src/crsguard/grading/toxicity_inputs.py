@@ -246,19 +246,26 @@ def term_row(snapshot: Snapshot) -> dict[str, Any]:
 
 
 def extra_row(snapshot: Snapshot) -> dict[str, Any]:
-    """Every column of this module for one validated snapshot, plus `study_day` derived when not given."""
+    """Every column of this module for one validated snapshot, plus `study_day` and `age_years` derived from the
+    times when not given (§7.1)."""
     therapy = snapshot.iec_hs_directed_therapy
     study_day = snapshot.study_day
     if study_day is None:
         study_day = _day(snapshot.assessment_datetime, snapshot.infusion_datetime)
-    return {
+    row = {
         **term_row(snapshot),
         **icaht_row(snapshot),
-        IEC_HS_THERAPY_GIVEN: None
-        if therapy is None
-        else any(t is not tox.IecHsTherapy.none for t in therapy),
+        IEC_HS_THERAPY_GIVEN: None if therapy is None else any(t is not tox.IecHsTherapy.none for t in therapy),
         "study_day": study_day,
     }
+    if snapshot.age_years is None and snapshot.date_of_birth is not None and snapshot.assessment_datetime is not None:
+        row["age_years"] = age_years(snapshot.date_of_birth, snapshot.assessment_datetime)
+    return row
+
+
+def age_years(born: dt.date, at: dt.datetime) -> float:
+    """Age at the assessment in years with decimals (§7.1 `age_years`, interop.md §1.5), days ÷ 365.25 [L]."""
+    return round((at.date() - born).days / 365.25, 4)
 
 
 # ------------------------------------------------------------------------------------- frame checks and totals
