@@ -18,7 +18,7 @@ from crsguard.engines.kernel import BatchResult, run_batch
 from crsguard.io.reader import Dataset, ReadOptions, scan_raw, validate_tables
 from crsguard.timeline.config import TimelineConfig
 
-DEFAULT_BATCH_PATIENTS = 200
+DEFAULT_BATCH_PATIENTS = 50
 CHILD_TABLES = ("observations", "interventions", "events")
 
 

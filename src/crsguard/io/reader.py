@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -198,14 +199,32 @@ def _quarantine_rows(table: str, raw: pl.DataFrame, flagged: pl.DataFrame, inges
     )
 
 
-def _first_problem(checks: Sequence[tuple[pl.Expr, Reason, pl.Expr]]) -> tuple[pl.Expr, pl.Expr]:
-    """(reason, detail) of the first failing check, null when the row passes."""
+def _judge(
+    frame: pl.DataFrame, checks: Sequence[tuple[pl.Expr, Reason, pl.Expr]], unit_reason: pl.Expr | None = None
+) -> pl.DataFrame:
+    """`reason` = the code of the first failing check (null when the row passes) and its `detail` text.
+
+    The detail text is built only for failing rows (formatting a string for every good row would cost more than the
+    rest of the validation). `unit_reason` replaces UNIT_NOT_ACCEPTED by the vocabulary's own code for that unit.
+    """
     reason = pl.lit(None, pl.String)
-    detail = pl.lit(None, pl.String)
-    for bad, code, text in reversed(checks):
+    for bad, code, _ in reversed(checks):
         reason = pl.when(bad.fill_null(False)).then(pl.lit(code.value)).otherwise(reason)
-        detail = pl.when(bad.fill_null(False)).then(text).otherwise(detail)
-    return reason, detail
+    if unit_reason is not None:
+        reason = (
+            pl.when((reason == Reason.UNIT_NOT_ACCEPTED.value) & unit_reason.is_not_null())
+            .then(unit_reason)
+            .otherwise(reason)
+        )
+    judged = frame.with_columns(reason.alias("reason"))
+    failing = judged.filter(pl.col("reason").is_not_null())
+    detail = pl.coalesce([pl.when(bad.fill_null(False)).then(text) for bad, _, text in checks])
+    return pl.concat(
+        [
+            judged.filter(pl.col("reason").is_null()).with_columns(pl.lit(None, pl.String).alias("detail")),
+            failing.with_columns(detail.cast(pl.String).alias("detail")),
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------------------------- unit conversions
@@ -252,6 +271,7 @@ def _unit_table(pairs: pl.DataFrame, fraction_sources: tuple[str, ...]) -> pl.Da
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
+@cache
 def _quantity_table() -> pl.DataFrame:
     """Per quantity of interop.md §1.1: coded or numeric, plausible range (and the snapshot field's range)."""
     rows = []
@@ -271,7 +291,6 @@ def _quantity_table() -> pl.DataFrame:
                 "integer": spec.integer,
                 "fraction_ambiguous": spec.fraction_ambiguous,
                 "canonical_unit": spec.canonical_unit,
-                "value_set": list(spec.value_set or ()),
             }
         )
     return pl.DataFrame(
@@ -287,17 +306,27 @@ def _quantity_table() -> pl.DataFrame:
             "integer": pl.Boolean,
             "fraction_ambiguous": pl.Boolean,
             "canonical_unit": pl.String,
-            "value_set": pl.List(pl.String),
         },
         orient="row",
+    )
+
+
+@cache
+def _code_table() -> pl.DataFrame:
+    """(quantity, value_code) pairs of the value sets of interop.md §1.3, §2.4."""
+    rows = [(name, code) for name, spec in QUANTITIES.items() for code in spec.value_set or ()]
+    return pl.DataFrame(rows, schema={"quantity": pl.String, "value_code": pl.String}, orient="row").with_columns(
+        pl.lit(True).alias("__code_ok")
     )
 
 
 def _validate_observations(typed: pl.DataFrame, patient_ids: pl.Series, options: ReadOptions) -> pl.DataFrame:
     """Canonical observations with `reason`/`detail` (null when the row is good), §0.4-§0.5, §1.1-§1.4, §8.7."""
     units = _unit_table(typed.select("quantity", "unit").unique().drop_nulls("quantity"), options.fraction_sources)
-    frame = typed.join(_quantity_table(), on="quantity", how="left").join(
-        units, on=["quantity", "unit"], how="left", nulls_equal=True
+    frame = (
+        typed.join(_quantity_table(), on="quantity", how="left")
+        .join(units, on=["quantity", "unit"], how="left", nulls_equal=True)
+        .join(_code_table(), on=["quantity", "value_code"], how="left")
     )
     value = pl.col("value")
     converted = (value + pl.col("offset")) * pl.col("factor") / pl.col("divisor")
@@ -332,7 +361,7 @@ def _validate_observations(typed: pl.DataFrame, patient_ids: pl.Series, options:
             pl.format("quantity '{}' is not in the quantity dictionary (interop.md §1.1)", pl.col("quantity")),
         ),
         (
-            pl.col("coded") & (code.is_null() | ~code.is_in(pl.col("value_set"))),
+            pl.col("coded") & (code.is_null() | pl.col("__code_ok").is_null()),
             Reason.ENUM_INVALID,
             pl.format("{}: value_code '{}' is not in the value set (interop.md §1.3, §2.4)", pl.col("quantity"), code),
         ),
@@ -389,14 +418,9 @@ def _validate_observations(typed: pl.DataFrame, patient_ids: pl.Series, options:
             ),
         ),
     ]
-    reason, detail = _first_problem(checks)
-    # the reason codes were remapped per error class by the vocabulary; keep its code for unit problems
-    reason = pl.when(reason == Reason.UNIT_NOT_ACCEPTED.value).then(pl.col("unit_reason")).otherwise(reason)
-    return frame.with_columns(
+    return _judge(frame, checks, pl.col("unit_reason")).with_columns(
         pl.when(numeric).then(canonical).otherwise(None).alias("value"),
         pl.when(numeric).then(pl.col("canonical_unit")).otherwise(pl.col("unit")).alias("unit"),
-        reason.alias("reason"),
-        detail.alias("detail"),
     )
 
 
@@ -535,17 +559,9 @@ def _validate_interventions(typed: pl.DataFrame, patient_ids: pl.Series) -> pl.D
             ),
         ),
     ]
-    reason, detail = _first_problem(checks)
-    reason = (
-        pl.when((reason == Reason.UNIT_NOT_ACCEPTED.value) & pl.col("rate_reason").is_not_null())
-        .then(pl.col("rate_reason"))
-        .otherwise(reason)
-    )
-    return frame.with_columns(
+    return _judge(frame, checks, pl.col("rate_reason")).with_columns(
         pl.when(infusion).then(canonical).alias("rate_value"),
         pl.when(infusion).then(pl.col("canonical_rate_unit")).otherwise(pl.col("rate_unit")).alias("rate_unit"),
-        reason.alias("reason"),
-        detail.alias("detail"),
     )
 
 
@@ -574,8 +590,7 @@ def _validate_events(typed: pl.DataFrame, patient_ids: pl.Series) -> pl.DataFram
             pl.lit("attributes: not a JSON object (interop.md §8.5)"),
         ),
     ]
-    reason, detail = _first_problem(checks)
-    return typed.with_columns(reason.alias("reason"), detail.alias("detail"))
+    return _judge(typed, checks)
 
 
 def _is_json_object(text: str) -> bool:
@@ -612,10 +627,7 @@ def _validate_patients(typed: pl.DataFrame) -> pl.DataFrame:
             pl.lit("more than one patients row for this patient_id (only one treatment course per run is supported)"),
         ),
     ]
-    reason, detail = _first_problem(checks)
-    return frame.with_columns(
-        pl.col("__product").alias("product"), reason.alias("reason"), detail.alias("detail")
-    ).drop("__product")
+    return _judge(frame, checks).with_columns(pl.col("__product").alias("product")).drop("__product")
 
 
 def _product_names(names: list[str]) -> dict[str, str]:
