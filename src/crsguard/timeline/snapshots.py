@@ -13,6 +13,7 @@ from crsguard.io.longformat import UTC_TIMESTAMP
 from crsguard.io.reader import Dataset
 from crsguard.model import toxicity as tox
 from crsguard.timeline.config import GRID_EVERY_OBSERVATION, TimelineConfig
+from crsguard.timeline.events import event_fields, fill_absent
 from crsguard.timeline.infusions import pressor_segments, vasopressor_fields
 from crsguard.timeline.observations import observation_fields
 from crsguard.timeline.oxygen import device_intervals, oxygen_fields
@@ -132,8 +133,12 @@ def snapshots(dataset: Dataset, config: TimelineConfig) -> pl.DataFrame:
     segments = pressor_segments(dataset.interventions.lazy(), end)
     pressors = vasopressor_fields(rows, segments, config.window)
     oxygen = oxygen_fields(rows, device_intervals(dataset.interventions.lazy(), end), observations, config.window)
-    frame = frame.join(pressors, on=["patient_id", "time"], how="left").join(
-        oxygen, on=["patient_id", "time"], how="left"
+    neuro = event_fields(rows, dataset.events.lazy(), config.window)
+    frame = (
+        frame.join(pressors, on=["patient_id", "time"], how="left")
+        .join(oxygen, on=["patient_id", "time"], how="left")
+        .join(neuro, on=["patient_id", "time"], how="left")
+        .pipe(fill_absent)
     )
     pressor_columns = [c for c in pressors.collect_schema().names() if c not in ("patient_id", "time")]
     fills = []
