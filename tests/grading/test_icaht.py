@@ -89,3 +89,11 @@ def test_calendar_days_are_counted_in_the_infusion_time_zone() -> None:
 
     t0 = datetime.fromisoformat("2026-01-01T23:00:00+01:00")
     assert calendar_day(datetime.fromisoformat("2026-01-01T23:30:00+00:00"), t0) == 1
+
+
+@pytest.mark.parametrize(("per_ul", "days", "expected"), [(100, 7, 3), (101, 7, 2), (100, 14, 4)])
+def test_profound_threshold_is_inclusive_after_conversion(per_ul: int, days: int, expected: int) -> None:
+    """A-21: 100/µL arrives as exactly 0.1 x 10^9/L and counts toward the <= 0.1 row."""
+    series = [{"study_day": d, "value": {"value": per_ul if 1 <= d <= days else 2000, "unit": "/uL"}}
+              for d in range(31)]
+    assert icaht(study_day=30, anc_series=series).grade == expected

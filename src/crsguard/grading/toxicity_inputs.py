@@ -132,28 +132,7 @@ TERM_ORDER: dict[str, tuple[str, ...]] = {
 #: a death attribution is absent unless recorded). `imaging_oedema_other_cause` takes the value of
 #: `intracranial_haemorrhage` when absent (§1.4 rule 5, §1.7), before this default (`frame_totals`).
 LOWER_ONLY_DEFAULTS: dict[str, Any] = {
-    **{
-        f: False
-        for f in Snapshot.model_fields
-        if f.endswith("_other_cause")
-        and f.startswith(
-            (
-                "ice_",
-                "cartox_",
-                "capd_",
-                "loc",
-                "clinical_seizure",
-                "eeg_",
-                "deep_",
-                "new_motor",
-                "posturing",
-                "cn6",
-                "papilloedema",
-                "cushing",
-            )
-        )
-    },
-    "imaging_oedema_other_cause": False,
+    **{f: False for f in Snapshot.model_fields if f.endswith("_other_cause")},
     "death_due_to_icans": False,
     "death_due_to_cres": False,
     "death_due_to_iec_hs": False,

@@ -121,19 +121,27 @@ def branch(x: Inputs, term: Term, name: str | None) -> pl.Expr:
     """The baseline branch of a row (§6.1, A-15 to A-18, A-35); a missing baseline takes the first branch."""
     if name is None:
         return pl.lit(True)
-    def missing() -> pl.Expr:
-        return _baseline(x, term).is_null()
+
+    def baseline() -> pl.Expr:
+        return _baseline(x, term)
+
+    def or_missing(condition: pl.Expr) -> pl.Expr:
+        return pl.when(baseline().is_null()).then(True).otherwise(condition)
+
+    def uln() -> pl.Expr:
+        return _col(x, term.uln, term, "uln")
+
+    def lln() -> pl.Expr:
+        return _col(x, term.lln, term, "lln")
 
     branches: dict[str, Callable[[], pl.Expr]] = {
-        "baseline_normal": lambda: pl.when(missing()).then(True).otherwise(_baseline(x, term) <= x(term.uln or "")),
-        "baseline_abnormal": lambda: _baseline(x, term) > x(term.uln or ""),
-        "baseline_known": lambda: _baseline(x, term).is_not_null(),
-        "baseline_at_least_lln": lambda: pl.when(missing()).then(True).otherwise(
-            _baseline(x, term) >= x(term.lln or "")
-        ),
-        "baseline_below_lln": lambda: _baseline(x, term) < x(term.lln or ""),
-        "absolute_inr": lambda: pl.when(missing()).then(True).otherwise(x("on_anticoagulation").not_()),
-        "ratio_inr": lambda: x("on_anticoagulation") & _baseline(x, term).is_not_null(),
+        "baseline_normal": lambda: or_missing(baseline() <= uln()),
+        "baseline_abnormal": lambda: baseline() > uln(),
+        "baseline_known": lambda: baseline().is_not_null(),
+        "baseline_at_least_lln": lambda: or_missing(baseline() >= lln()),
+        "baseline_below_lln": lambda: baseline() < lln(),
+        "absolute_inr": lambda: or_missing(x("on_anticoagulation").not_()),
+        "ratio_inr": lambda: x("on_anticoagulation") & baseline().is_not_null(),
     }
     return branches[name]()
 
