@@ -10,7 +10,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.progress import BarColumn, TaskID, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from crsguard.cli.common import err_console, fail, out_console
@@ -137,7 +137,7 @@ def regrade_dir(
 def distribution_table(summary: pl.DataFrame, title: str) -> Table:
     """Max grade per patient, per system: counts by grade, any grade and grade ≥ 3 (%)."""
     table = Table(title=title)
-    for column in ("system", *(f"G{g}" for g in GRADES), "any grade %", "grade ≥3 %", "lower bound"):
+    for column in ("system", *(f"G{g}" for g in GRADES), "any %", "≥3 %", "lower bound*"):
         table.add_column(column, justify="right" if column != "system" else "left")
     for system in summary["system"].unique(maintain_order=True).to_list():
         rows = summary.filter(pl.col("system") == system)
@@ -150,13 +150,17 @@ def distribution_table(summary: pl.DataFrame, title: str) -> Table:
             f"{100 * sum(counts[3:]) / n:.1f}",
             str(rows["any_lower_bound"].sum()),
         )
+    table.caption = "* patients whose maximum is a lower bound: an input that could raise it is missing (A24)"
     return table
 
 
 def concordance_table(concordance: pl.DataFrame) -> Table:
     """% same maximum grade and linear-weighted kappa of each system against astct2019."""
-    table = Table(title=f"Concordance of maximum grades with {REFERENCE_SYSTEM}")
-    for column in ("system", "patients", "% same grade", "weighted κ", "higher than ASTCT", "lower than ASTCT"):
+    table = Table(
+        title=f"Concordance of maximum grades with {REFERENCE_SYSTEM}",
+        caption="higher / lower: patients graded above / below astct2019; κ with linear weights",
+    )
+    for column in ("system", "n", "% same", "weighted κ", "higher", "lower"):
         table.add_column(column, justify="right" if column != "system" else "left")
     for system in concordance["system"].unique(maintain_order=True).to_list():
         rows = concordance.filter(pl.col("system") == system)
@@ -361,7 +365,11 @@ def demo(
         f"{summary.observations:,} charted observations regraded from raw data in {elapsed:.0f} s"
     )
     out_console.print(product_table(patient_summary))
-    out_console.print(distribution_table(patient_summary, "Maximum CRS grade per patient, every system"))
+    crs = patient_summary.filter(pl.col("system").is_in(CRS_SYSTEMS))
+    out_console.print(distribution_table(crs, "Maximum CRS grade per patient under every CRS grading system"))
+    neuro = patient_summary.filter(~pl.col("system").is_in(CRS_SYSTEMS))
+    if neuro.height:
+        out_console.print(distribution_table(neuro, "Maximum ICANS grade per patient"))
     out_console.print(concordance_table(tables["concordance"]))
     astct = patient_summary.filter(pl.col("system") == REFERENCE_SYSTEM).join(truth, on="patient_id")
     agree = astct.filter(pl.col("max_grade") == pl.col("truth")).height
@@ -375,25 +383,26 @@ def demo(
 
 def product_table(summary: pl.DataFrame) -> Table:
     """Per product: simulated-and-regraded ASTCT incidence next to the published figures (simulator's data)."""
+    from crsguard.model.vocabulary import PRODUCTS
     from crsguard.simulate.parameters import product_models
 
     models = product_models()
-    table = Table(title="CRS per product: regraded (astct2019) vs published")
+    table = Table(title="CRS per product: regraded from charted data (astct2019) vs the published trial figures")
     for column in (
         "product",
-        "patients",
-        "any grade %",
-        "published",
-        "grade ≥3 %",
-        "published ≥3",
-        "published scale",
+        "n",
+        "any %",
+        "trial any %",
+        "≥3 %",
+        "trial ≥3 %",
+        "trial scale",
         "G1",
         "G2",
         "G3",
         "G4",
         "G5",
     ):
-        table.add_column(column, justify="left" if column in ("product", "published scale") else "right")
+        table.add_column(column, justify="left" if column in ("product", "trial scale") else "right")
     astct = summary.filter(pl.col("system") == REFERENCE_SYSTEM)
     for product in sorted(astct["product"].unique().to_list()):
         rows = astct.filter(pl.col("product") == product)
@@ -401,7 +410,7 @@ def product_table(summary: pl.DataFrame) -> Table:
         model = models.get(product)
         counts = [rows.filter(pl.col("max_grade") == g).height for g in GRADES]
         table.add_row(
-            product,
+            PRODUCTS[product].brand if product in PRODUCTS else product,
             str(n),
             f"{100 * (n - counts[0]) / n:.0f}",
             "—" if model is None else f"{100 * model.crs_any.value:.0f}",
