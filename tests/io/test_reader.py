@@ -123,3 +123,21 @@ def test_reloading_the_same_rows_changes_nothing() -> None:
     twice = validate_tables(raw_tables(rows * 2))
     assert twice.observations.equals(once.observations)
     assert twice.dropped["observations_duplicates"] == 1
+
+
+def test_a_resent_record_replaces_the_earlier_one() -> None:
+    """interop.md §8.2: re-sending a record_id replaces the earlier row; an amendment wins over the final value."""
+    first = {**observation(1, "heart_rate", 80.0, "/min"), "record_id": "r1"}
+    amended = {**observation(1, "heart_rate", 95.0, "/min"), "record_id": "r1", "status": "amended"}
+    dataset = validate_tables(raw_tables([amended, first]))
+    assert dataset.observations["value"].to_list() == [95.0]
+
+
+def test_entered_in_error_retracts_the_record() -> None:
+    """interop.md §1.4: an entered-in-error row retracts any value with the same source identifier."""
+    value = {**observation(1, "heart_rate", 80.0, "/min"), "record_id": "r1"}
+    error = {**observation(1, "heart_rate", 80.0, "/min"), "record_id": "r1", "status": "entered-in-error"}
+    other = observation(2, "heart_rate", 70.0, "/min")
+    dataset = validate_tables(raw_tables([value, error, other]))
+    assert dataset.observations["value"].to_list() == [70.0]
+    assert dataset.dropped["observations_retracted"] == 1

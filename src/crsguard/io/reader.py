@@ -672,8 +672,13 @@ def validate_tables(
             non_numeric = pl.col("value").is_null() & pl.col("value_code").is_null()
             dropped["observations_not_final"] = typed.filter(not_graded.fill_null(False)).height
             dropped["observations_text_only"] = typed.filter(non_numeric & not_graded.fill_null(False).not_()).height
+            retracted = typed.filter((status == "entered-in-error") & pl.col("record_id").is_not_null()).select(
+                _RECORD_KEY
+            )
             typed = typed.filter(not_graded.fill_null(False).not_() & non_numeric.not_())
-            validated[table] = _validate_observations(typed, known, options)
+            kept = typed.join(retracted, on=_RECORD_KEY, how="anti", nulls_equal=False)
+            dropped["observations_retracted"] = typed.height - kept.height
+            validated[table] = _validate_observations(kept, known, options)
         elif table == "interventions":
             not_given = pl.col("status").is_in(list(NOT_GIVEN_STATUS)).fill_null(False)
             dropped["interventions_not_given"] = typed.filter(not_given).height
@@ -689,9 +694,15 @@ def validate_tables(
         clean = frame.filter(pl.col("reason").is_null()).select(columns)
         before = clean.height
         keys = _DEDUP_KEYS.get(table)
-        clean = clean.unique(subset=list(keys) if keys else None, keep="first", maintain_order=False)
+        clean = clean.sort(_sort_keys(table)).unique(
+            subset=list(keys) if keys else None, keep="first", maintain_order=True
+        )
         dropped[f"{table}_duplicates"] = before - clean.height
-        good[table] = clean.sort(_sort_keys(table))
+        if table == "observations":
+            before = clean.height
+            clean = latest_amendments(clean)
+            dropped["observations_amended"] = before - clean.height
+        good[table] = clean
     quarantine = (
         pl.concat([q for q in quarantined if q.height], how="diagonal_relaxed")
         if any(q.height for q in quarantined)
@@ -705,6 +716,31 @@ def validate_tables(
         _order_quarantine(quarantine),
         dropped,
     )
+
+
+#: interop.md §8.2 `record_id`: unique within `source`; a re-sent record replaces the earlier one.
+_RECORD_KEY = ["patient_id", "source", "record_id"]
+#: Which of two rows with the same record wins: an amendment or correction over a final or preliminary result.
+_STATUS_RANK = {"amended": 3, "corrected": 3, "final": 2, "preliminary": 1}
+
+
+def latest_amendments(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per (patient, source, record_id): the latest amendment (interop.md §1.4, §8.2).
+
+    "Latest" = amended/corrected before final before preliminary, then the latest `available_time`; rows without
+    a `record_id` are all kept. `frame` must already be in its total order (so ties resolve the same way).
+    """
+    with_id = frame.filter(pl.col("record_id").is_not_null())
+    if with_id.height == with_id.select(_RECORD_KEY).n_unique():
+        return frame
+    rank = pl.col("status").fill_null("final").replace_strict(_STATUS_RANK, default=0, return_dtype=pl.Int8)
+    chosen = (
+        with_id.with_columns(rank.alias("__rank"))
+        .sort(["__rank", "available_time"], descending=True, nulls_last=True, maintain_order=True)
+        .unique(subset=_RECORD_KEY, keep="first", maintain_order=True)
+        .drop("__rank")
+    )
+    return pl.concat([frame.filter(pl.col("record_id").is_null()), chosen]).sort(_sort_keys("observations"))
 
 
 def _sort_keys(table: str) -> list[str]:
