@@ -97,3 +97,9 @@ def test_profound_threshold_is_inclusive_after_conversion(per_ul: int, days: int
     series = [{"study_day": d, "value": {"value": per_ul if 1 <= d <= days else 2000, "unit": "/uL"}}
               for d in range(31)]
     assert icaht(study_day=30, anc_series=series).grade == expected
+
+
+def test_never_above_is_undecided_while_the_early_window_is_open() -> None:
+    result = icaht(study_day=20, anc_series=anc_series([(0, 20, 0.3)], last_day=20))
+    assert (result.grade, result.lower_bound) == (3, True)  # 21 days <= 0.5 so far; grade 4 only if no recovery
+    assert "anc_series" in result.missing

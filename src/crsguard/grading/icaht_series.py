@@ -37,7 +37,8 @@ class IcahtCounts:
 
     early_days: dict[float, int]
     early_longest: dict[float, int]
-    early_never_above_0_5: bool
+    #: None while the early window is still open and the rule holds so far (the patient may yet recover).
+    early_never_above_0_5: bool | None
     late_counts: dict[float, int]
     late_values: int
     data_gap: bool
@@ -114,7 +115,8 @@ def count(
     points: Iterable[tuple[int, float]], censor_day: int | None, late_end_day: int | None
 ) -> IcahtCounts:
     """Early and late ICAHT counts (§5.3 rules 1-6, 9). `censor_day`: progression, next therapy or death;
-    `late_end_day`: last follow-up. Days from the censoring day on are not counted [L]."""
+    `late_end_day`: last follow-up. Days from the censoring day on are not counted [L]. The never-above rule (rule 5,
+    A-23) is decided once day +30, a censoring event or the end of follow-up is reached; before that it is unknown."""
     days = daily_lowest(points)
     early_last = EARLY_LAST_DAY if censor_day is None else min(EARLY_LAST_DAY, censor_day - 1)
     observed_last = max((d for d in days if d <= early_last), default=-1)
@@ -127,10 +129,15 @@ def count(
         early_longest[threshold] = _longest_run(flags)
     late_last = min(x for x in (LATE_LAST_DAY, censor_day and censor_day - 1, late_end_day) if x is not None)
     late = [v for d, v in days.items() if LATE_FIRST_DAY <= d <= late_last]
+    never_above: bool | None = observed_last >= 0 and _never_above(series, EARLY_THRESHOLDS[0])
+    followup_ended = late_end_day is not None and late_end_day < EARLY_LAST_DAY
+    closed = observed_last >= EARLY_LAST_DAY or early_last < EARLY_LAST_DAY or followup_ended
+    if never_above and not closed:
+        never_above = None
     return IcahtCounts(
         early_days=early_days,
         early_longest=early_longest,
-        early_never_above_0_5=observed_last >= 0 and _never_above(series, EARLY_THRESHOLDS[0]),
+        early_never_above_0_5=never_above,
         late_counts={t: sum(v <= t for v in late) for t in LATE_THRESHOLDS},
         late_values=len(late),
         data_gap=gap or observed_last < early_last,
