@@ -7,25 +7,24 @@ from pathlib import Path
 import polars as pl
 
 from crsguard.engines.local import run
-from crsguard.simulate.cohort import SimulationSettings, run_simulation
 from crsguard.timeline.config import TimelineConfig
 from crsguard.timeline.course import weighted_kappa
+from tests.timeline.conftest import COHORT_PATIENTS
 
 MIN_AGREEMENT = 0.95
 
 
-def test_astct_max_grade_agrees_with_simulator_truth(tmp_path: Path) -> None:
-    run_simulation(SimulationSettings("mix", 40, 30, 11), tmp_path)
+def test_astct_max_grade_agrees_with_simulator_truth(simulated_dir: Path) -> None:
     summaries: list[pl.DataFrame] = []
-    run(tmp_path, TimelineConfig(), ["astct2019"], lambda d, r, s, n: summaries.append(r.summary) if r else None)
+    run(simulated_dir, TimelineConfig(), ["astct2019"], lambda d, r, s, n: summaries.append(r.summary) if r else None)
     derived = pl.concat(summaries)
     truth = (
-        pl.read_parquet(tmp_path / "truth.parquet")
+        pl.read_parquet(simulated_dir / "truth.parquet")
         .group_by("patient_id")
         .agg(pl.col("crs_grade").max().cast(pl.Int32).alias("truth"))
     )
     joined = derived.join(truth, on="patient_id")
-    assert joined.height == 40
+    assert joined.height == COHORT_PATIENTS
     agreement = (joined["max_grade"] == joined["truth"]).mean()
     assert agreement is not None and agreement >= MIN_AGREEMENT
     kappa = weighted_kappa(joined["max_grade"], joined["truth"])
