@@ -34,9 +34,9 @@ class RunSummary:
 
 
 def _raw_batch(input_dir: Path, ids: pl.Series, patients_raw: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    raw = {"patients": patients_raw.filter(pl.col("patient_id").is_in(ids))}
+    raw = {"patients": patients_raw.filter(pl.col("patient_id").is_in(ids.implode()))}
     for table in CHILD_TABLES:
-        raw[table] = scan_raw(input_dir, table).filter(pl.col("patient_id").is_in(ids)).collect()
+        raw[table] = scan_raw(input_dir, table).filter(pl.col("patient_id").is_in(ids.implode())).collect()
     return raw
 
 
@@ -46,7 +46,7 @@ def unknown_patient_rows(input_dir: Path, known: pl.Series, options: ReadOptions
     for table in CHILD_TABLES:
         raw[table] = (
             scan_raw(input_dir, table)
-            .filter(pl.col("patient_id").is_null() | ~pl.col("patient_id").is_in(known))
+            .filter(pl.col("patient_id").is_null() | ~pl.col("patient_id").is_in(known.implode()))
             .collect()
         )
     raw["patients"] = scan_raw(input_dir, "patients").head(0).collect()
