@@ -106,8 +106,9 @@ def worsen(snapshot: dict[str, Any], how: int, draw: st.DrawFn) -> dict[str, Any
             "hours_continuous": min(720.0, items[i]["hours_continuous"] * 2),
         }
         worse["vasopressors"] = items
-    elif kind == 5:
-        worse["o2_flow_l_min"] = min(80.0, worse.get("o2_flow_l_min", 0.0) + draw(st.sampled_from([0.5, 1, 3])))
+    elif kind == 5:  # more of what was recorded (an absent high-flow rate is already read as high flow, D6)
+        if "o2_flow_l_min" in worse:
+            worse["o2_flow_l_min"] = min(80.0, worse["o2_flow_l_min"] + draw(st.sampled_from([0.5, 1, 3])))
         if "fio2" in worse:
             worse["fio2"] = min(100.0, worse["fio2"] + 5)
     elif kind == 6:
