@@ -103,3 +103,17 @@ def test_episode_ends_after_24_hours_at_grade_0() -> None:
     one = vitals(range(0, 5), 38.4) + vitals(range(5, 48)) + vitals(range(48, 50), 38.4) + vitals(range(50, 120))
     assert graded(two).episodes.height == 2
     assert graded(one).episodes.height == 1
+
+
+def test_other_grids_give_the_same_maximum() -> None:
+    """A daily grid (day 0, 1, … from t0) and the every-observation grid see the same worst window here."""
+    obs = vitals(range(0, 40), temperature_c=38.5)
+    interventions = [infusion("N", "norepinephrine", 10, 30, 0.05)]
+    maxima = {}
+    for grid in ("1h", "1d", "observation"):
+        dataset = validate_tables(raw_tables(obs, interventions))
+        result, _ = run_batch(dataset, TimelineConfig(grid=grid), ["astct2019"])
+        maxima[grid] = result.graded["astct2019_grade"].max()
+        if grid == "1d":
+            assert result.graded["study_day"].to_list() == list(range(result.graded.height))
+    assert maxima == {"1h": 3, "1d": 3, "observation": 3}
