@@ -16,7 +16,7 @@ QUALIFIERS = ("clinical_seizure_resolved_rapidly", "eeg_seizure_resolved_with_in
               "clinically_significant_bleeding", "rbc_transfusion_indicated", "sinus_rhythm",
               "new_or_worsening_cytopenia", "fibrinogen_replacement_given", "vasopressor_for_iec_hs",
               "ppv_or_mechanical_ventilation_for_iec_hs", "rrt_for_iec_hs", "iec_hs_clinician_confirmed",
-              "ferritin_rapidly_rising", "icaht_late_non_transient")
+              "ferritin_rapidly_rising", "icaht_late_non_transient", "ticaht_late_non_transient")
 #: Lab value → (ULN/LLN field, reference value, low, high) in canonical units; higher is worse unless in LOWER.
 RISING = {"alt": ("alt_uln", 40.0), "ast": ("ast_uln", 40.0), "bilirubin_total": ("bilirubin_total_uln", 1.2),
           "creatinine": ("creatinine_uln", 1.2), "aptt": ("aptt_uln", 35.0), "ldh": ("ldh_uln", 250.0),
@@ -46,6 +46,14 @@ def term_entry(draw: st.DrawFn, term: str) -> dict[str, Any]:
 def anc_points(draw: st.DrawFn) -> list[dict[str, Any]]:
     last = draw(st.sampled_from([30, 60]))
     values = draw(st.lists(st.sampled_from([0.05, 0.1, 0.3, 0.5, 0.51, 0.8, 1.0, 1.4, 2.0]), min_size=last + 1,
+                           max_size=last + 1))
+    return [{"study_day": d, "value": v} for d, v in enumerate(values)]
+
+
+@st.composite
+def platelet_points(draw: st.DrawFn) -> list[dict[str, Any]]:
+    last = draw(st.sampled_from([30, 60]))
+    values = draw(st.lists(st.sampled_from([5.0, 19.9, 20.0, 35.0, 50.0, 80.0, 120.0]), min_size=last + 1,
                            max_size=last + 1))
     return [{"study_day": d, "value": v} for d, v in enumerate(values)]
 
@@ -90,6 +98,7 @@ def complete_other(draw: st.DrawFn) -> dict[str, Any]:
         "iec_hs_directed_therapy": [draw(st.sampled_from(list(tox.IecHsTherapy))).value],
         "iec_hs_hospitalisation": draw(st.sampled_from(list(tox.IecHsHospitalisation))).value,
         "anc_series": draw(anc_points()),
+        "platelet_series": draw(platelet_points()),
         "study_day": draw(st.sampled_from([20, 30, 60])),
     }
     for lab, (ref_field, ref) in RISING.items():
@@ -107,7 +116,7 @@ def complete_other(draw: st.DrawFn) -> dict[str, Any]:
 def worsen_other(snapshot: dict[str, Any], how: int, draw: st.DrawFn) -> dict[str, Any]:
     """One clinically worse version of `snapshot` (lower ICE, deeper coma, new finding, worse lab, ...)."""
     worse = dict(snapshot)
-    kind = how % 8
+    kind = how % 9
     if kind == 0:
         item = draw(st.sampled_from(list(tox.ICE_ITEMS)))
         if item in worse:
@@ -139,6 +148,12 @@ def worsen_other(snapshot: dict[str, Any], how: int, draw: st.DrawFn) -> dict[st
         for j in range(first, min(len(points), first + draw(st.integers(1, 8)))):
             points[j] = points[j] | {"value": round(points[j]["value"] * 0.5, 4)}
         worse["anc_series"] = points
+    elif kind == 8 and worse.get("platelet_series"):
+        points = list(worse["platelet_series"])
+        first = draw(st.integers(0, len(points) - 1))
+        for j in range(first, min(len(points), first + draw(st.integers(1, 8)))):
+            points[j] = points[j] | {"value": round(points[j]["value"] * 0.5, 4)}
+        worse["platelet_series"] = points
     elif kind == 7:
         worse[draw(st.sampled_from(("vasopressor_for_iec_hs", "fibrinogen_replacement_given",
                                     "new_or_worsening_cytopenia", "ferritin_rapidly_rising")))] = True

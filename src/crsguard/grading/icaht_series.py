@@ -69,23 +69,27 @@ def interpolate(days: dict[int, float], first: int, last: int) -> tuple[list[flo
     return series, gap
 
 
-def neutropenic_days(series: list[float | None], threshold: float) -> list[bool]:
-    """Rules 3-4: days ≤ threshold, plus non-stable (1-2 day) recoveries between them; missing days never count."""
-    low = [v is not None and v <= threshold for v in series]
-    merged = list(low)
+def merge_non_stable(low: list[bool | None]) -> list[bool]:
+    """Rules 3-4: low days plus non-stable (1-2 day) recoveries between them; missing days never count."""
+    merged = [flag is True for flag in low]
     i = 0
-    while i < len(series):
-        if low[i] or series[i] is None:
+    while i < len(low):
+        if low[i] is not False:
             i += 1
             continue
         j = i
-        while j < len(series) and not low[j] and series[j] is not None:
+        while j < len(low) and low[j] is False:
             j += 1
-        bounded = i > 0 and low[i - 1] and j < len(series) and low[j]
+        bounded = i > 0 and low[i - 1] is True and j < len(low) and low[j] is True
         if bounded and j - i < STABLE_RECOVERY_DAYS:
             merged[i:j] = [True] * (j - i)
         i = j
     return merged
+
+
+def neutropenic_days(series: list[float | None], threshold: float) -> list[bool]:
+    """Days ≤ threshold (inclusive, A-21), with non-stable recoveries counted (rules 3-4)."""
+    return merge_non_stable([None if v is None else v <= threshold for v in series])
 
 
 def _longest_run(flags: list[bool]) -> int:
@@ -140,6 +144,67 @@ def count(
         early_never_above_0_5=never_above,
         late_counts={t: sum(v <= t for v in late) for t in LATE_THRESHOLDS},
         late_values=len(late),
+        data_gap=gap or observed_last < early_last,
+        censored=censor_day is not None and censor_day <= EARLY_LAST_DAY,
+    )
+
+
+# ------------------------------------------------------------------------------- T-ICAHT (§5.4, optional module)
+#: §5.4: strict thresholds (<), 10⁹/L [P]; early counts below 50 and 20, late bands below 100, 50 and 20.
+PLATELET_EARLY_THRESHOLDS = (50.0, 20.0)
+PLATELET_LATE_THRESHOLDS = (100.0, 50.0, 20.0)
+#: §5.4: recovery from < 20 needs values ≥ 20 with no platelet transfusion in the preceding 7 days [P].
+TRANSFUSION_LOOKBACK_DAYS = 7
+
+
+@dataclass(frozen=True)
+class TicahtCounts:
+    """What the T-ICAHT criteria need from one platelet series."""
+
+    early_days: dict[float, int]
+    late_counts: dict[float, int]
+    late_days_below_20: int
+    late_values: int
+    data_gap: bool
+    censored: bool
+
+
+def platelet_low_days(series: list[float | None], first_day: int, threshold: float,
+                      transfusion_days: frozenset[int]) -> list[bool]:
+    """Days below `threshold` (strict, A-21), with non-stable recoveries counted (§5.4). For 20 × 10⁹/L a value
+    ≥ 20 within 7 days after a platelet transfusion is no recovery: it stays in the episode [P]."""
+    masked = threshold == PLATELET_EARLY_THRESHOLDS[1]
+    low: list[bool | None] = []
+    in_episode = False
+    for offset, value in enumerate(series):
+        if value is None:
+            low.append(None)
+            continue
+        day = first_day + offset
+        transfused = any(day - TRANSFUSION_LOOKBACK_DAYS <= t < day for t in transfusion_days)
+        in_episode = value < threshold or (masked and in_episode and transfused)
+        low.append(in_episode)
+    return merge_non_stable(low)
+
+
+def count_platelets(points: Iterable[tuple[int, float]], transfusion_days: Iterable[int], censor_day: int | None,
+                    late_end_day: int | None) -> TicahtCounts:
+    """Early (day 0-30) and late (day 31-100) T-ICAHT counts, censored like ICAHT (§5.4, §5.3 rules 2, 6)."""
+    days = daily_lowest(points)
+    transfused = frozenset(transfusion_days)
+    early_last = EARLY_LAST_DAY if censor_day is None else min(EARLY_LAST_DAY, censor_day - 1)
+    observed_last = max((d for d in days if d <= early_last), default=-1)
+    series, gap = interpolate(days, 0, max(observed_last, 0))
+    early = {t: sum(platelet_low_days(series, 0, t, transfused)) for t in PLATELET_EARLY_THRESHOLDS}
+    late_last = min(x for x in (LATE_LAST_DAY, censor_day and censor_day - 1, late_end_day) if x is not None)
+    late_days = [d for d in days if LATE_FIRST_DAY <= d <= late_last]
+    late_series, _ = interpolate(days, LATE_FIRST_DAY, max(late_days, default=LATE_FIRST_DAY))
+    late_low = platelet_low_days(late_series, LATE_FIRST_DAY, PLATELET_EARLY_THRESHOLDS[1], transfused)
+    return TicahtCounts(
+        early_days=early,
+        late_counts={t: sum(days[d] < t for d in late_days) for t in PLATELET_LATE_THRESHOLDS},
+        late_days_below_20=sum(late_low) if late_days else 0,
+        late_values=len(late_days),
         data_gap=gap or observed_last < early_last,
         censored=censor_day is not None and censor_day <= EARLY_LAST_DAY,
     )

@@ -6,7 +6,7 @@ import functools
 
 import polars as pl
 
-from crsguard.grading import icaht2023, iechs2023, organ_from_labs, toxicity_options
+from crsguard.grading import icaht2023, iechs2023, organ_from_labs, ticaht2025, toxicity_options
 from crsguard.grading.crs import (
     astct2019,
     cartox,
@@ -41,6 +41,7 @@ SYSTEMS: dict[str, GradingSystem] = {
         cartox10.SYSTEM,
         iechs2023.SYSTEM,
         icaht2023.SYSTEM,
+        ticaht2025.SYSTEM,
         *ctcae_terms.SYSTEMS,
     )
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import typing
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +36,8 @@ NOT_COLUMNS = frozenset(
         "last_followup_datetime",
         "crs_resolution_datetime",
         "anc_series",
+        "platelet_series",
+        "platelet_transfusion_datetimes",
         "ctcae_term_assessments",
         "iec_hs_directed_therapy",
     }
@@ -72,6 +75,15 @@ def late_count_column(threshold: float) -> str:
     return f"icaht_late_count_anc_le_{icaht_series.threshold_name(threshold)}"
 
 
+def platelet_column(kind: str, threshold: float) -> str:
+    """T-ICAHT columns, e.g. `ticaht_early_days_plt_lt_50`."""
+    return f"ticaht_{kind}_plt_lt_{threshold:.0f}"
+
+
+TICAHT_LATE_DAYS_LT_20 = "ticaht_late_days_plt_lt_20"
+TICAHT_LATE_VALUES = "ticaht_late_values"
+TICAHT_DATA_GAP = "ticaht_data_gap"
+TICAHT_CENSORED = "ticaht_censored"
 ICAHT_NEVER_ABOVE = "icaht_early_never_above_0_5"
 ICAHT_LATE_VALUES = "icaht_late_values"
 ICAHT_DATA_GAP = "icaht_data_gap"
@@ -103,10 +115,20 @@ ICAHT_COLUMNS: dict[str, pl.DataType] = {
     ICAHT_BASELINE_NEUTROPENIA: pl.Boolean(),
 }
 
+TICAHT_COLUMNS: dict[str, pl.DataType] = {
+    **{platelet_column("early_days", t): pl.Int64() for t in icaht_series.PLATELET_EARLY_THRESHOLDS},
+    **{platelet_column("late_count", t): pl.Int64() for t in icaht_series.PLATELET_LATE_THRESHOLDS},
+    TICAHT_LATE_DAYS_LT_20: pl.Int64(),
+    TICAHT_LATE_VALUES: pl.Int64(),
+    TICAHT_DATA_GAP: pl.Boolean(),
+    TICAHT_CENSORED: pl.Boolean(),
+}
+
 #: Columns that do not exist as snapshot fields, with their dtype.
 EXTRA_COLUMNS: dict[str, pl.DataType] = {
     **{term_column(t, s): d for t in tox.CTCAE_ASSESSED_TERMS for s, d in _TERM_DTYPES.items()},
     **ICAHT_COLUMNS,
+    **TICAHT_COLUMNS,
     IEC_HS_THERAPY_GIVEN: pl.Boolean(),
 }
 
@@ -118,6 +140,7 @@ EXTRA_INPUT_FIELD: dict[str, str] = {
         for s in _TERM_DTYPES
     },
     **dict.fromkeys(ICAHT_COLUMNS, "anc_series"),
+    **dict.fromkeys(TICAHT_COLUMNS, "platelet_series"),
     IEC_HS_THERAPY_GIVEN: "iec_hs_directed_therapy",
 }
 
@@ -162,10 +185,12 @@ def _day(moment: dt.datetime | None, t0: dt.datetime | None) -> int | None:
     return None if moment is None or t0 is None else calendar_day(moment, t0)
 
 
-def _anc_points(snapshot: Snapshot) -> list[tuple[int, float]] | None:
-    """(day, value) of each ANC result; None when a timed result cannot be placed (no infusion time)."""
+def _points(
+    snapshot: Snapshot, series: Sequence[tox.AncPoint] | Sequence[tox.PlateletPoint] | None
+) -> list[tuple[int, float]] | None:
+    """(day, value) of each result; None when a timed result cannot be placed (no infusion time)."""
     points = []
-    for point in snapshot.anc_series or ():
+    for point in series or ():
         day = (
             point.study_day
             if point.study_day is not None
@@ -190,15 +215,10 @@ def _baseline_neutropenia(snapshot: Snapshot) -> bool | None:
 
 def icaht_row(snapshot: Snapshot) -> dict[str, Any]:
     """The ICAHT columns of one snapshot (all null when there is no ANC series)."""
-    points = _anc_points(snapshot)
+    points = _points(snapshot, snapshot.anc_series)
     if snapshot.anc_series is None or points is None:
         return dict.fromkeys(ICAHT_COLUMNS)
-    t0 = snapshot.infusion_datetime
-    events = (snapshot.progression_datetime, snapshot.next_therapy_datetime, snapshot.death_datetime)
-    censor_days = [d for d in (_day(e, t0) for e in events) if d is not None]
-    counts = icaht_series.count(
-        points, min(censor_days, default=None), _day(snapshot.last_followup_datetime, t0)
-    )
+    counts = icaht_series.count(points, *_censoring(snapshot))
     return {
         **{early_days_column(t): n for t, n in counts.early_days.items()},
         **{early_days_column(t, longest=True): n for t, n in counts.early_longest.items()},
@@ -208,6 +228,31 @@ def icaht_row(snapshot: Snapshot) -> dict[str, Any]:
         ICAHT_DATA_GAP: counts.data_gap,
         ICAHT_CENSORED: counts.censored,
         ICAHT_BASELINE_NEUTROPENIA: _baseline_neutropenia(snapshot),
+    }
+
+
+def _censoring(snapshot: Snapshot) -> tuple[int | None, int | None]:
+    """(first day of progression, next therapy or death; day of last follow-up) (§5.3 rules 6, 9)."""
+    t0 = snapshot.infusion_datetime
+    events = (snapshot.progression_datetime, snapshot.next_therapy_datetime, snapshot.death_datetime)
+    censor_days = [d for d in (_day(e, t0) for e in events) if d is not None]
+    return min(censor_days, default=None), _day(snapshot.last_followup_datetime, t0)
+
+
+def ticaht_row(snapshot: Snapshot) -> dict[str, Any]:
+    """The T-ICAHT columns of one snapshot (§5.4); all null without a platelet series or when times can't be placed."""
+    points = _points(snapshot, snapshot.platelet_series)
+    transfusions = [_day(t, snapshot.infusion_datetime) for t in snapshot.platelet_transfusion_datetimes or ()]
+    if snapshot.platelet_series is None or points is None or None in transfusions:
+        return dict.fromkeys(TICAHT_COLUMNS)
+    counts = icaht_series.count_platelets(points, [d for d in transfusions if d is not None], *_censoring(snapshot))
+    return {
+        **{platelet_column("early_days", t): n for t, n in counts.early_days.items()},
+        **{platelet_column("late_count", t): n for t, n in counts.late_counts.items()},
+        TICAHT_LATE_DAYS_LT_20: counts.late_days_below_20,
+        TICAHT_LATE_VALUES: counts.late_values,
+        TICAHT_DATA_GAP: counts.data_gap,
+        TICAHT_CENSORED: counts.censored,
     }
 
 
@@ -234,6 +279,7 @@ def extra_row(snapshot: Snapshot) -> dict[str, Any]:
     row = {
         **term_row(snapshot),
         **icaht_row(snapshot),
+        **ticaht_row(snapshot),
         IEC_HS_THERAPY_GIVEN: None if therapy is None else any(t is not tox.IecHsTherapy.none for t in therapy),
         "study_day": study_day,
     }

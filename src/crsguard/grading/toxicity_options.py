@@ -12,7 +12,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "icaht_window",
         ("auto", "early", "late"),
         "auto",
-        ("icaht2023",),
+        ("icaht2023", "ticaht2025"),
         "other-toxicities.md §5, §7.8",
         "Which ICAHT window to grade: auto = late when the assessment is after day +30 (or, without a day number, "
         "when the ANC series reaches past day +30), else early.",

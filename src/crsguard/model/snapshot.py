@@ -266,6 +266,8 @@ class Snapshot(_Closed):
     anc_series: list[tox.AncPoint] | None = Field(default=None, max_length=2000)
     platelets: Annotated[float | None, tox.plausible("platelets")] = None
     platelets_lln: float | None = Field(default=None, gt=0, le=3000)
+    platelet_series: list[tox.PlateletPoint] | None = Field(default=None, max_length=2000)
+    platelet_transfusion_datetimes: list[datetime] | None = Field(default=None, max_length=400)
     hemoglobin: Annotated[float | None, tox.plausible("hemoglobin")] = None
     hemoglobin_lln: Annotated[float | None, tox.plausible("hemoglobin")] = None
     rbc_transfusion_indicated: bool | None = None
@@ -313,6 +315,7 @@ class Snapshot(_Closed):
     iec_hs_clinician_confirmed: bool | None = None
     # §5.3 rule 9: clinician confirms a single late ICAHT value as non-transient
     icaht_late_non_transient: bool | None = None
+    ticaht_late_non_transient: bool | None = None
 
     @model_validator(mode="before")
     @classmethod

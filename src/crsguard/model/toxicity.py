@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -322,27 +322,44 @@ class _Closed(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class AncPoint(_Closed):
-    """One ANC result of `anc_series` (§7.6): its time (or day number) and value in 10⁹/L."""
+class _CountPoint(_Closed):
+    """One count result of a series (§7.6): its time (or day number) and value in 10⁹/L."""
 
+    QUANTITY: ClassVar[str]
+    FIELD: ClassVar[str]
     datetime: dt.datetime | None = None
     study_day: int | None = Field(default=None, ge=-400, le=4000)
-    value: float = Field(ge=0, le=500)
+    value: float = Field(ge=0, le=3000)
 
     @model_validator(mode="before")
     @classmethod
     def _units(cls, data: Any) -> Any:
         if isinstance(data, Mapping) and isinstance(data.get("value"), Mapping):
-            return {**data, "value": lab_to_canonical("anc", data["value"])}
+            return {**data, "value": lab_to_canonical(cls.QUANTITY, data["value"])}
         return data
 
     @model_validator(mode="after")
-    def _timed(self) -> AncPoint:
+    def _timed(self) -> _CountPoint:
         if self.datetime is None and self.study_day is None:
-            raise ValueError("an anc_series item needs datetime or study_day (other-toxicities.md §7.6)")
+            raise ValueError(f"a {self.FIELD} item needs datetime or study_day (other-toxicities.md §7.6)")
         if self.datetime is not None and self.datetime.tzinfo is None:
-            raise ValueError("anc_series datetime must carry a time zone (other-toxicities.md §0.2)")
+            raise ValueError(f"{self.FIELD} datetime must carry a time zone (other-toxicities.md §0.2)")
         return self
+
+
+class AncPoint(_CountPoint):
+    """One ANC result of `anc_series` (§7.6, ICAHT)."""
+
+    QUANTITY = "anc"
+    FIELD = "anc_series"
+    value: float = Field(ge=0, le=500)
+
+
+class PlateletPoint(_CountPoint):
+    """One platelet result of `platelet_series` (§7.6, T-ICAHT)."""
+
+    QUANTITY = "platelets"
+    FIELD = "platelet_series"
 
 
 class CtcaeTermAssessment(_Closed):
