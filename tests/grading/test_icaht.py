@@ -103,3 +103,10 @@ def test_never_above_is_undecided_while_the_early_window_is_open() -> None:
     result = icaht(study_day=20, anc_series=anc_series([(0, 20, 0.3)], last_day=20))
     assert (result.grade, result.lower_bound) == (3, True)  # 21 days <= 0.5 so far; grade 4 only if no recovery
     assert "anc_series" in result.missing
+
+
+def test_naive_times_are_rejected() -> None:
+    from crsguard.model.errors import InputError
+
+    with pytest.raises(InputError, match="no time zone"):
+        icaht(infusion_datetime="2026-01-01T10:00:00")

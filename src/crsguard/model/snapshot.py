@@ -323,6 +323,15 @@ class Snapshot(_Closed):
         """ICE, CARTOX-10 and CAPD totals from their items (other-toxicities.md §1.2, §1.5.1, §2.1)."""
         return tox.reconcile_scores(dict(data)) if isinstance(data, dict) else data
 
+    @field_validator(*tox.DATETIME_FIELDS)
+    @classmethod
+    def _aware(cls, value: Any, info: ValidationInfo) -> Any:
+        """Times carry their zone: a naive time is rejected, not guessed (ARCHITECTURE "Time", §0.2)."""
+        for moment in value if isinstance(value, list) else [value]:
+            if isinstance(moment, datetime) and moment.tzinfo is None:
+                raise ValueError(f"{moment.isoformat()} has no time zone; give an offset such as +00:00")
+        return value
+
     @field_validator(*tox.LAB_QUANTITY, mode="before")
     @classmethod
     def _lab_units(cls, value: Any, info: ValidationInfo) -> Any:

@@ -393,6 +393,19 @@ TERM_ASSESSMENT_COLUMNS: dict[str, str] = {
     "dialysis_indicated": "dialysis",
 }
 
+#: Snapshot fields holding times (§7.1, §7.6-7.7); each must carry a time zone.
+DATETIME_FIELDS = (
+    "infusion_datetime",
+    "lymphodepletion_start_datetime",
+    "assessment_datetime",
+    "progression_datetime",
+    "next_therapy_datetime",
+    "death_datetime",
+    "last_followup_datetime",
+    "crs_resolution_datetime",
+    "platelet_transfusion_datetimes",
+)
+
 #: CTCAE v5.0 terms that take clinician entries in `ctcae_term_assessments` (§7.5, A-26); the grading tables in
 #: crsguard/grading/ctcae/terms.yaml name the same set (checked by a test).
 CTCAE_ASSESSED_TERMS: tuple[str, ...] = (
