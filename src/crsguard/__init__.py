@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from crsguard.grading import GradeResult, grade, grade_all, grade_frame, grade_many  # noqa: E402
-from crsguard.management import recommend  # noqa: E402
+from crsguard.grading import GradeResult, grade, grade_all, grade_frame, grade_many
+from crsguard.management import recommend
 
 __all__ = ["GradeResult", "__version__", "grade", "grade_all", "grade_frame", "grade_many", "recommend"]

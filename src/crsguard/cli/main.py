@@ -3,8 +3,7 @@
 import typer
 
 from crsguard import __version__
-from crsguard.cli import grade, management, risk, simulate
-from crsguard.cli import timeline
+from crsguard.cli import grade, management, risk, simulate, timeline
 
 app = typer.Typer(
     name="crsguard",
