@@ -6,9 +6,12 @@ management.md §0.1; the agents that are named but never dosed are management.md
 
 from enum import StrEnum
 
+from crsguard.model.vocabulary import PRODUCTS
+
 
 class Product(StrEnum):
-    """Products with a management rule set (management.md §0.1; names from interop.md §2.3).
+    """Products with a management rule set (management.md §0.1): a subset of the shared product vocabulary
+    (`crsguard.model.vocabulary.PRODUCTS`, interop.md §2.3), which a test keeps in step.
 
     `other` stands for any product outside scope: the engine then gives generic information only, flagged
     "no product-specific rules" (management.md §0.1, §4.10).
@@ -36,23 +39,12 @@ class TherapyClass(StrEnum):
     TCE = "tce"
 
 
-BISPECIFIC_PRODUCTS = frozenset(
-    {
-        Product.TECLISTAMAB,
-        Product.ELRANATAMAB,
-        Product.TALQUETAMAB,
-        Product.EPCORITAMAB,
-        Product.GLOFITAMAB,
-        Product.MOSUNETUZUMAB,
-    }
-)
-
-
 def therapy_class_of(product: Product) -> TherapyClass | None:
-    """The therapy class a product belongs to; None for an out-of-scope product (management.md §0.1)."""
+    """The therapy class of a product, read from the shared product vocabulary (interop.md §2.3); None for an
+    out-of-scope product (management.md §0.1)."""
     if product is Product.OTHER:
         return None
-    return TherapyClass.TCE if product in BISPECIFIC_PRODUCTS else TherapyClass.CAR_T
+    return TherapyClass(PRODUCTS[product.value].product_class)
 
 
 class Drug(StrEnum):
