@@ -134,10 +134,13 @@ def test_not_assessable_is_never_a_score_of_0() -> None:
 
 
 # --- instrument (A-1) -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("age", "delay", "instrument"), [(11.9, False, "capd"), (12.0, False, "ice"),
-                                                          (40, True, "capd"), (70, False, "ice")])
-def test_instrument_is_chosen_from_age_and_developmental_delay(age: float, delay: bool, instrument: str) -> None:
-    result = icans(age_years=age, baseline_developmental_delay=delay, capd_total=0)
+@pytest.mark.parametrize(("age", "delay", "baseline_ice", "instrument"), [
+    (11.9, False, 10, "capd"), (12.0, False, 10, "ice"), (12.0, False, None, "capd"), (17.9, False, None, "capd"),
+    (18.0, False, None, "ice"), (40, True, 10, "capd"), (70, False, None, "ice")])
+def test_instrument_is_chosen_from_age_baseline_ice_and_developmental_delay(
+    age: float, delay: bool, baseline_ice: int | None, instrument: str
+) -> None:
+    result = icans(age_years=age, baseline_developmental_delay=delay, ice_baseline_total=baseline_ice, capd_total=0)
     assert result.instrument == instrument
 
 
@@ -182,4 +185,6 @@ def test_age_is_derived_from_date_of_birth_at_the_assessment() -> None:
     record = {"date_of_birth": "2016-03-01", "assessment_datetime": "2026-01-10T10:00:00+00:00", "capd_total": 10,
               "ice_total": 8, "loc": "alert"}
     assert crsguard.grade(record, ICANS).instrument == "capd"  # 9.9 years
-    assert crsguard.grade(record | {"date_of_birth": "2010-03-01"}, ICANS).instrument == "ice"  # 15.9 years
+    assert crsguard.grade(record | {"date_of_birth": "2010-03-01"}, ICANS).instrument == "capd"  # 15.9, no baseline
+    older = record | {"date_of_birth": "2010-03-01", "ice_baseline_total": 10}
+    assert crsguard.grade(older, ICANS).instrument == "ice"

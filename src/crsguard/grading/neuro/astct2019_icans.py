@@ -116,8 +116,7 @@ def _baseline_below_10(x: Inputs, o: Options, grade: pl.Expr) -> pl.Expr:
 
 
 def _teen_without_baseline(x: Inputs, o: Options, grade: pl.Expr) -> pl.Expr:
-    age = x("age_years")
-    return _ice(x, o) & (age < 18) & x("ice_baseline_total").is_null() & (grade >= 1)
+    return n.child_without_baseline_ice(x).fill_null(False)
 
 
 def _instrument_from_data(x: Inputs, o: Options, grade: pl.Expr) -> pl.Expr:
@@ -148,8 +147,9 @@ SYSTEM = GradingSystem(
                               "cushing_triad"),
         SystemCaution("baseline_ice_below_10: ICE graded as an absolute score; the clinician may attribute chronic "
                       "deficits to another cause (other-toxicities.md §1.6, A-5)", _baseline_below_10),
-        SystemCaution("ICE used for a child 12-17 years without a recorded baseline ICE; requires clinician "
-                      "confirmation that the child could perform it (other-toxicities.md A-1)", _teen_without_baseline),
+        SystemCaution("CAPD used for a child of 12-17 years without a recorded baseline ICE; record "
+                      "ice_baseline_total if the child could perform the ICE (other-toxicities.md A-1)",
+                      _teen_without_baseline),
         SystemCaution("age not given: instrument chosen from the only score recorded (other-toxicities.md A-1)",
                       _instrument_from_data),
     ),

@@ -16,6 +16,8 @@ from crsguard.model import toxicity as tox
 
 #: A-1: ICE from 12.0 years of age (children < 12 and any age with developmental delay use the CAPD) [L].
 ICE_MIN_AGE_YEARS = 12.0
+#: A-1 speaks of "the child" for the baseline-ICE condition: adults (≥ 18 years) always use the ICE [L].
+ADULT_AGE_YEARS = 18.0
 #: §1.5.1: a CAPD total of at least 9 is a positive delirium screen [P].
 CAPD_POSITIVE = 9
 
@@ -58,22 +60,33 @@ def _has_capd(x: Inputs) -> pl.Expr:
 
 
 def instrument(x: Inputs, options: Options) -> pl.Expr:
-    """A-1: CAPD under 12 years or with baseline developmental delay, ICE otherwise; with age unknown, the only
+    """A-1: CAPD under 12 years or with baseline developmental delay; ICE for adults; a child of 12-17 years uses the
+    ICE only when a baseline ICE is recorded (could perform it), else the CAPD. With age unknown, the only
     instrument recorded [L]; null when neither age nor the data decide."""
     age = x("age_years")
     delay = x("baseline_developmental_delay").fill_null(False)
+    baseline_ice = x("ice_baseline_total").is_not_null()
     by_data = pl.when(_has_ice(x) & _has_capd(x).not_()).then(pl.lit(ICE)).when(
         _has_capd(x) & _has_ice(x).not_()
     ).then(pl.lit(CAPD))
     return (
         pl.when(delay)
         .then(pl.lit(CAPD))
-        .when(age >= ICE_MIN_AGE_YEARS)
+        .when(age >= ADULT_AGE_YEARS)
         .then(pl.lit(ICE))
+        .when(age >= ICE_MIN_AGE_YEARS)
+        .then(pl.when(baseline_ice).then(pl.lit(ICE)).otherwise(pl.lit(CAPD)))
         .when(age < ICE_MIN_AGE_YEARS)
         .then(pl.lit(CAPD))
         .otherwise(by_data)
     )
+
+
+def child_without_baseline_ice(x: Inputs) -> pl.Expr:
+    """A 12-17-year-old graded by CAPD because no baseline ICE is recorded (A-1)."""
+    age = x("age_years")
+    no_delay = x("baseline_developmental_delay").fill_null(False).not_()
+    return (age >= ICE_MIN_AGE_YEARS) & (age < ADULT_AGE_YEARS) & x("ice_baseline_total").is_null() & no_delay
 
 
 def uses(x: Inputs, options: Options, name: str) -> pl.Expr:
