@@ -14,13 +14,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from crsguard.cli.common import err_console, fail, out_console
-from crsguard.engines.kernel import BatchResult
+from crsguard.engines.kernel import BatchResult, grades_table, run_batch
 from crsguard.engines.local import DEFAULT_BATCH_PATIENTS, RunSummary, run
 from crsguard.grading import registry
 from crsguard.io.longformat import FORMATS, DatasetWriter, FileFormat, LongFormatError
-from crsguard.io.reader import Dataset, ReadOptions, empty_quarantine, scan_raw
+from crsguard.io.reader import Dataset, ReadOptions, empty_quarantine, scan_raw, validate_tables
 from crsguard.model.errors import InputError
-from crsguard.model.vocabulary import VocabularyError
+from crsguard.model.vocabulary import PRODUCTS, VocabularyError
 from crsguard.timeline import course
 from crsguard.timeline.config import TimelineConfig
 
@@ -51,8 +51,6 @@ class _Collector:
         if dataset.quarantine.height:
             self.quarantine.append(dataset.quarantine)
         if result is not None:
-            from crsguard.engines.kernel import grades_table
-
             if self.writer is not None:
                 self.writer.write(
                     "grades", grades_table(result.graded, systems, result.episodes, dataset.patients, self.detail)
@@ -255,9 +253,6 @@ def timeline(
     every_row: Annotated[bool, typer.Option("--all-rows", help="Every evaluation, not only grade changes.")] = False,
 ) -> None:
     """One patient's graded course: time, key values, grade per system and what drove the first system's grade."""
-    from crsguard.engines.kernel import run_batch
-    from crsguard.io.reader import validate_tables
-
     config = _config(grid, 24.0, 24.0, False)
     directory = _input_dir(input_dir)
     try:
@@ -383,7 +378,6 @@ def demo(
 
 def product_table(summary: pl.DataFrame) -> Table:
     """Per product: simulated-and-regraded ASTCT incidence next to the published figures (simulator's data)."""
-    from crsguard.model.vocabulary import PRODUCTS
     from crsguard.simulate.parameters import product_models
 
     models = product_models()
