@@ -53,11 +53,15 @@ ORGAN_DERIVATION = organ_from_labs.DERIVATION
 
 #: Inputs that alone never make a system worth running under `--all` (context, or defaults that only lower).
 _CONTEXT_INPUTS = frozenset({"age_years", "weight_kg", "study_day", "baseline_developmental_delay", "therapy_class",
-                             "g_csf_given", *LOWER_ONLY_DEFAULTS})
+                             "g_csf_given", "clinically_significant_bleeding", "seizure_history_prior",
+                             *LOWER_ONLY_DEFAULTS})
 
 
 #: Systems whose key manifestation must be present before the rest means anything (IEC-HS: ferritin, §4.2).
-_KEY_INPUTS = {iechs2023.SYSTEM.id: frozenset({"ferritin", "ferritin_rapidly_rising", "iec_hs_clinician_confirmed"})}
+_KEY_INPUTS = {
+    iechs2023.SYSTEM.id: frozenset({"ferritin", "ferritin_rapidly_rising", "iec_hs_clinician_confirmed"}),
+    **ctcae_terms.KEY_INPUTS,
+}
 
 
 @functools.cache

@@ -46,6 +46,7 @@ class Term:
     uln: str | None = None
     lln: str | None = None
     baseline: str | None = None
+    informed_by: tuple[str, ...] = ()
 
 
 def load_terms() -> dict[str, Term]:
@@ -53,7 +54,8 @@ def load_terms() -> dict[str, Term]:
     data = yaml.safe_load(text)["terms"]
     return {
         key: Term(key=key, term=spec["term"], ref=spec["ref"], rows=tuple(spec["rows"]), value=spec.get("value"),
-                  uln=spec.get("uln"), lln=spec.get("lln"), baseline=spec.get("baseline"))
+                  uln=spec.get("uln"), lln=spec.get("lln"), baseline=spec.get("baseline"),
+                  informed_by=tuple(spec.get("informed_by") or ((spec["value"],) if spec.get("value") else ())))
         for key, spec in data.items()
     }
 
@@ -204,3 +206,7 @@ def system(term: Term) -> GradingSystem:
 
 TERMS = load_terms()
 SYSTEMS: tuple[GradingSystem, ...] = tuple(system(t) for t in TERMS.values())
+#: System id → the inputs whose presence makes the term worth grading under `--all` (terms.yaml `informed_by`).
+KEY_INPUTS: dict[str, frozenset[str]] = {
+    f"ctcae_v5_{t.key}": frozenset(t.informed_by) for t in TERMS.values() if t.informed_by
+}
