@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import pytest
 
 from crsguard.engines.kernel import BatchResult, run_batch
 from crsguard.io.reader import validate_tables
@@ -117,3 +118,26 @@ def test_other_grids_give_the_same_maximum() -> None:
         if grid == "1d":
             assert result.graded["study_day"].to_list() == list(range(result.graded.height))
     assert maxima == {"1h": 3, "1d": 3, "observation": 3}
+
+
+def test_reference_ranges_and_baselines() -> None:
+    """§1.5: the ULN sent with the result, converted like the value; baseline = last value before t0 for a TCE,
+    before lymphodepletion for a CAR-T (null when its start is unknown, A-35); ferritin at infusion."""
+    rows = vitals(range(0, 30))
+    rows += [
+        {**observation(-30, "creatinine", 88.42, "umol/L"), "ref_high": 97.26},
+        {**observation(10, "creatinine", 176.84, "umol/L"), "ref_high": 97.26},
+        observation(-2, "ferritin", 500.0, "ng/mL"),
+    ]
+    raw = raw_tables(rows)
+    car_t = run_batch(validate_tables(raw), CONFIG, ["astct2019"])[0].snapshots
+    row = car_t.filter(pl.col("time") == at(12))
+    assert row["creatinine"].item() == pytest.approx(2.0, abs=1e-2)
+    assert row["creatinine_uln"].item() == pytest.approx(1.1, abs=1e-2)
+    assert row["creatinine_baseline"].item() is None
+    assert row["ferritin_at_infusion"].item() == 500.0
+    raw["patients"] = raw["patients"].with_columns(
+        pl.lit("tce").alias("product_class"), pl.lit("teclistamab").alias("product")
+    )
+    tce = run_batch(validate_tables(raw), CONFIG, ["astct2019"])[0].snapshots
+    assert tce.filter(pl.col("time") == at(12))["creatinine_baseline"].item() == pytest.approx(1.0, abs=1e-2)

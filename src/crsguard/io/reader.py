@@ -418,9 +418,16 @@ def _validate_observations(typed: pl.DataFrame, patient_ids: pl.Series, options:
             ),
         ),
     ]
+
+    def as_canonical(column: str) -> pl.Expr:
+        """A reference limit converted like the value (interop.md §1.5 `*_uln` / `*_lln`)."""
+        return pl.when(numeric).then((pl.col(column) + pl.col("offset")) * pl.col("factor") / pl.col("divisor"))
+
     return _judge(frame, checks, pl.col("unit_reason")).with_columns(
         pl.when(numeric).then(canonical).otherwise(None).alias("value"),
         pl.when(numeric).then(pl.col("canonical_unit")).otherwise(pl.col("unit")).alias("unit"),
+        as_canonical("ref_low").alias("ref_low"),
+        as_canonical("ref_high").alias("ref_high"),
     )
 
 

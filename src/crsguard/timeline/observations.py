@@ -43,6 +43,37 @@ WINDOW_RULES: tuple[WindowRule, ...] = (
     WindowRule("ice_total", "ice_total", "min", "interop.md §1.5 (assessment with the lowest ice_total)"),
 )
 
+
+@dataclass(frozen=True)
+class ReferenceRule:
+    """`field` = the reference limit (`ref_high` for a ULN, `ref_low` for an LLN) sent with the latest `quantity`
+    result in the window, converted like the value (interop.md §1.5 reference-range row)."""
+
+    field: str
+    quantity: str
+    limit: str
+
+
+REFERENCE_RULES: tuple[ReferenceRule, ...] = (
+    *(
+        ReferenceRule(f"{q}_uln", q, "ref_high")
+        for q in ("alt", "ast", "bilirubin_total", "creatinine", "aptt", "ferritin", "ldh")
+    ),
+    *(ReferenceRule(f"{q}_lln", q, "ref_low") for q in ("anc", "platelets", "hemoglobin", "wbc", "fibrinogen")),
+    ReferenceRule("alc_lln", "lymphocytes_abs", "ref_low"),
+)
+
+#: Baselines of interop.md §1.5: last value before lymphodepletion (CAR-T) or before t0 (TCE, or when the
+#: lymphodepletion start is unknown — other-toxicities.md §6.1, A-35 leaves them null then; see `baseline_fields`).
+BASELINE_QUANTITIES: dict[str, str] = {
+    "alt_baseline": "alt",
+    "ast_baseline": "ast",
+    "bilirubin_total_baseline": "bilirubin_total",
+    "creatinine_baseline": "creatinine",
+    "fibrinogen_baseline": "fibrinogen",
+    "inr_baseline": "inr",
+}
+
 #: consciousness_astct → loc, worst in the window (interop.md §1.5); ranks follow `tox.Loc` order.
 LOC_OF_CONSCIOUSNESS: dict[str, str] = {
     "normal": tox.Loc.alert.value,
@@ -89,6 +120,12 @@ def _value_columns(obs: pl.LazyFrame) -> list[pl.Expr]:
     dosing = pl.col("method") == DOSING_METHOD
     columns.append(pl.when(weight & dosing.fill_null(False).not_()).then(value).alias("__weight_measured"))
     columns.append(pl.when(weight & dosing.fill_null(False)).then(value).alias("__weight_dosing"))
+    for rule in REFERENCE_RULES:
+        limit = pl.when(quantity == rule.quantity).then(pl.col(rule.limit))
+        columns += [
+            limit.alias(f"__r_{rule.field}"),
+            pl.when(limit.is_not_null()).then(pl.col("time")).alias(f"__rt_{rule.field}"),
+        ]
     fever = (quantity == TEMPERATURE_QUANTITY) & (value >= FEVER_C)
     columns.append(pl.when(fever).then(pl.col("time")).alias("__fever_time"))
     return columns
@@ -117,6 +154,12 @@ def observation_fields(grid: pl.LazyFrame, observations: pl.LazyFrame, config: T
         pl.col("__weight_measured").forward_fill().over("patient_id").alias("__weight_measured"),
         pl.col("__weight_dosing").forward_fill().over("patient_id").alias("__weight_dosing"),
         rolling(pl.col("__fever_time"), "min").alias("fever_onset_time"),
+        *(
+            pl.when(pl.col(f"__rt_{r.field}").forward_fill().over("patient_id") > pl.col("time") - config.window)
+            .then(pl.col(f"__r_{r.field}").forward_fill().over("patient_id"))
+            .alias(r.field)
+            for r in REFERENCE_RULES
+        ),
     ]
     graded = both.with_columns(fields).filter(pl.col("__grid"))
     return graded.with_columns(
@@ -131,7 +174,42 @@ def observation_fields(grid: pl.LazyFrame, observations: pl.LazyFrame, config: T
         "loc",
         pl.coalesce("__weight_measured", "__weight_dosing").alias("__weight_observed"),
         "fever_onset_time",
+        *(r.field for r in REFERENCE_RULES),
     )
+
+
+def baseline_fields(patients: pl.LazyFrame, observations: pl.LazyFrame) -> pl.LazyFrame:
+    """Per patient: laboratory baselines, `ferritin_at_infusion` and `ice_baseline_total` (interop.md §1.5).
+
+    Lab baselines: last value before `lymphodepletion_start` for a CAR-T, before t0 for a TCE; null for a CAR-T
+    whose lymphodepletion start is unknown (other-toxicities.md A-35). Ferritin: last value at or before t0.
+    ICE: last total before t0.
+    """
+    cutoffs = patients.select(
+        "patient_id",
+        "t0",
+        pl.when(pl.col("product_class") == "tce")
+        .then(pl.col("t0"))
+        .otherwise(pl.col("lymphodepletion_start"))
+        .alias("__lab_cutoff"),
+    )
+    joined = observations.select("patient_id", "time", "quantity", "value").join(cutoffs, on="patient_id")
+    wanted = {**BASELINE_QUANTITIES, "ferritin_at_infusion": "ferritin", "ice_baseline_total": "ice_total"}
+    before = {
+        field: (pl.col("time") <= pl.col("t0"))
+        if field == "ferritin_at_infusion"
+        else (pl.col("time") < (pl.col("t0") if field == "ice_baseline_total" else pl.col("__lab_cutoff")))
+        for field in wanted
+    }
+    latest = [
+        pl.col("value")
+        .filter((pl.col("quantity") == q) & before[f])
+        .sort_by(pl.col("time").filter((pl.col("quantity") == q) & before[f]))
+        .last()
+        .alias(f)
+        for f, q in wanted.items()
+    ]
+    return joined.group_by("patient_id").agg(latest).with_columns(pl.col("ice_baseline_total").cast(pl.Int64))
 
 
 def _loc(rank: pl.Expr) -> pl.Expr:

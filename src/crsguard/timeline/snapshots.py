@@ -15,7 +15,7 @@ from crsguard.model import toxicity as tox
 from crsguard.timeline.config import GRID_EVERY_OBSERVATION, TimelineConfig
 from crsguard.timeline.events import event_fields, fill_absent
 from crsguard.timeline.infusions import pressor_segments, vasopressor_fields
-from crsguard.timeline.observations import observation_fields
+from crsguard.timeline.observations import baseline_fields, observation_fields
 from crsguard.timeline.oxygen import device_intervals, oxygen_fields
 
 DAYS_PER_YEAR = 365.2425
@@ -129,7 +129,9 @@ def snapshots(dataset: Dataset, config: TimelineConfig) -> pl.DataFrame:
     observations = dataset.observations.lazy()
     frame = observation_fields(rows, observations, config)
     frame = context_fields(frame, dataset)
-    frame = death_fields(frame, dataset.events)
+    frame = death_fields(frame, dataset.events).join(
+        baseline_fields(dataset.patients.lazy(), observations), on="patient_id", how="left"
+    )
     segments = pressor_segments(dataset.interventions.lazy(), end)
     pressors = vasopressor_fields(rows, segments, config.window)
     oxygen = oxygen_fields(rows, device_intervals(dataset.interventions.lazy(), end), observations, config.window)
