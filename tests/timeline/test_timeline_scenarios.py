@@ -141,3 +141,15 @@ def test_reference_ranges_and_baselines() -> None:
     )
     tce = run_batch(validate_tables(raw), CONFIG, ["astct2019"])[0].snapshots
     assert tce.filter(pl.col("time") == at(12))["creatinine_baseline"].item() == pytest.approx(1.0, abs=1e-2)
+
+
+def test_crs_status_follows_the_primary_course() -> None:
+    """§1.5 crs_status: never → active → resolving (below the maximum, or < 24 h at grade 0) → resolved."""
+    obs = vitals(range(0, 10)) + vitals(range(10, 30), temperature_c=38.6) + vitals(range(30, 110))
+    result = graded(obs, [infusion("N", "norepinephrine", 11, 14, 0.05)])
+    status = dict(zip(result.graded["time"], result.graded["crs_status"], strict=True))
+    assert status[at(5)] == "never"
+    assert status[at(12)] == "active"
+    assert status[at(45)] == "resolving"  # pressor out of the window, fever still in it: grade 1 < 3
+    assert status[at(60)] == "resolving"  # grade 0 for less than 24 h
+    assert status[at(90)] == "resolved"

@@ -16,12 +16,16 @@ from crsguard.grading.api import grade_frame
 from crsguard.io.reader import Dataset
 from crsguard.timeline import course
 from crsguard.timeline.config import TimelineConfig
-from crsguard.timeline.masking import fever_masked, masking_times
+from crsguard.timeline.masking import crs_status, fever_masked, masking_times
 from crsguard.timeline.snapshots import snapshots
 
-#: Systems graded under `--systems all` (CRS always; ICANS when the snapshots carry an ICE score or consciousness).
-NEURO_SYSTEMS = ("astct2019_icans", "cartox10")
-NEURO_INPUTS = ("ice_total", "ice_status", "loc")
+#: Systems graded under `--systems all` besides every CRS system, with the snapshot inputs that make them worth
+#: running (ICANS: an ICE score or consciousness; IEC-HS: ferritin, with `crs_status` from the CRS course).
+OPTIONAL_SYSTEMS: dict[str, tuple[str, ...]] = {
+    "astct2019_icans": ("ice_total", "ice_status", "loc"),
+    "cartox10": ("ice_total", "ice_status", "loc"),
+    "iechs2023": ("ferritin",),
+}
 
 
 @dataclass
@@ -37,22 +41,23 @@ class BatchResult:
 
 
 def resolve_systems(requested: Sequence[str] | str, frame: pl.DataFrame | None = None) -> list[str]:
-    """`all` → every CRS system, plus the ICANS systems when neurological inputs are present; else the ids given."""
+    """`all` → every CRS system, plus the `OPTIONAL_SYSTEMS` whose inputs are present; else the ids given."""
     if requested == "all" or list(requested) == ["all"]:
         chosen = [s.id for s in registry.by_toxicity("crs")]
-        has_neuro = frame is not None and any(
-            c in frame.columns and frame[c].null_count() < frame.height for c in NEURO_INPUTS
-        )
-        if frame is None or has_neuro:
-            chosen += list(NEURO_SYSTEMS)
-        return chosen
+
+        def present(column: str) -> bool:
+            return frame is None or (column in frame.columns and frame[column].null_count() < frame.height)
+
+        return chosen + [system for system, inputs in OPTIONAL_SYSTEMS.items() if any(map(present, inputs))]
     return [registry.get(s).id for s in requested]
 
 
-def with_masking(frame: pl.DataFrame, dataset: Dataset, config: TimelineConfig) -> pl.DataFrame:
-    """Add `fever_masked` (interop.md §1.5) using two gradings of the primary system, or leave it absent."""
-    if not config.fever_masking:
-        return frame
+def with_course_inputs(frame: pl.DataFrame, dataset: Dataset, config: TimelineConfig) -> pl.DataFrame:
+    """Add `fever_masked` and `crs_status` (interop.md §1.5) from two gradings of the primary system.
+
+    The primary system is graded once without and once with the mask (one `grade_frame` call on both copies);
+    masking then picks, row by row, which of the two grades applies, and `crs_status` follows that series.
+    """
     primary = config.primary_system
     both = pl.concat([frame.with_columns(pl.lit(flag).alias("fever_masked")) for flag in (False, True)])
     graded = grade_frame(both, [primary])[f"{primary}_grade"]
@@ -60,8 +65,13 @@ def with_masking(frame: pl.DataFrame, dataset: Dataset, config: TimelineConfig) 
     helper = frame.select("patient_id", "time", "fever_onset_time").with_columns(
         graded.slice(0, half).alias("__grade"), graded.slice(half, half).alias("__masked_grade")
     )
-    masked = fever_masked(helper, masking_times(dataset.interventions), config.episode_gap)
-    return frame.with_columns(masked)
+    if config.fever_masking:
+        masked = fever_masked(helper, masking_times(dataset.interventions), config.episode_gap)
+    else:
+        masked = pl.Series("fever_masked", [None] * half, dtype=pl.Boolean)
+    primary_grade = pl.when(masked.fill_null(False)).then(pl.col("__masked_grade")).otherwise(pl.col("__grade"))
+    status = crs_status(helper.with_columns(masked, primary_grade.alias("__primary")), config.episode_gap)
+    return frame.with_columns(masked, status)
 
 
 def grades_table(
@@ -108,7 +118,7 @@ def run_batch(
     dataset: Dataset, config: TimelineConfig, systems: Sequence[str] | str = "all", detail: bool = False
 ) -> tuple[BatchResult, list[str]]:
     """Snapshots → `grade_frame` → series, episodes, daily maxima and patient summaries for one batch."""
-    frame = with_masking(snapshots(dataset, config), dataset, config)
+    frame = with_course_inputs(snapshots(dataset, config), dataset, config)
     chosen = resolve_systems(systems, frame)
     graded = grade_frame(frame, chosen, detail=detail)
     series = course.grade_series(graded, chosen)

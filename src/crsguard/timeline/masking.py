@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import polars as pl
 
+from crsguard.model import toxicity as tox
 from crsguard.model.vocabulary import DRUGS
 
 #: Drugs whose administration can mask fever (interop.md §1.5 list, `masks_fever` in the vocabulary).
@@ -87,3 +88,39 @@ def fever_masked(frame: pl.DataFrame, drugs: pl.DataFrame, gap: timedelta) -> pl
             return updated.alias("fever_masked")
         current = current.with_columns(updated.alias("__masked"))
     raise RuntimeError("fever masking did not converge")  # masking only grows, so this cannot happen
+
+
+def crs_status(frame: pl.DataFrame, gap: timedelta) -> pl.Series:
+    """`crs_status` (interop.md §1.5, other-toxicities.md §7.7) from the primary system's grade series.
+
+    `frame` holds patient_id, time (sorted), `__primary` (the grade) and `fever_masked`. Only data up to each time
+    are used: `never` before the first grade ≥ 1; `active` while the grade is at the episode's maximum so far or
+    rising; `resolving` below it and not rising, or at grade 0 for less than the A18 gap; `resolved` after the gap;
+    `reworsening_after_therapy` rising after an earlier fall while fever-masking therapy has been given in the
+    episode (local default of §1.5, read here as: masked = tocilizumab, a corticosteroid or an antipyretic given
+    after onset).
+    """
+    grade = pl.col("__primary")
+    active = grade > 0
+    by = "patient_id"
+    episode = episode_ids(active, gap).over(by).forward_fill().over(by)
+    last_active = pl.when(active).then(pl.col("time")).forward_fill().over(by)
+    previous = grade.shift(1).over(by)
+    rising = grade > previous.fill_null(0)
+    fell = (grade < previous).fill_null(False).cast(pl.Int32)
+    working = frame.with_columns(episode.alias("__episode"), last_active.alias("__last_active"))
+    in_episode = ["patient_id", "__episode"]
+    running_max = pl.col("__primary").cum_max().over(in_episode)
+    falls_before = fell.cum_sum().over(in_episode) - fell
+    status = (
+        pl.when(pl.col("__last_active").is_null())
+        .then(pl.lit(tox.CrsStatus.never.value))
+        .when(active & rising & (falls_before > 0) & pl.col("fever_masked").fill_null(False))
+        .then(pl.lit(tox.CrsStatus.reworsening_after_therapy.value))
+        .when(active & (rising | (grade >= running_max)))
+        .then(pl.lit(tox.CrsStatus.active.value))
+        .when(active | ((pl.col("time") - pl.col("__last_active")) <= gap))
+        .then(pl.lit(tox.CrsStatus.resolving.value))
+        .otherwise(pl.lit(tox.CrsStatus.resolved.value))
+    )
+    return working.select(status.alias("crs_status")).to_series()
