@@ -107,6 +107,8 @@ SYSTEM = GradingSystem(
     evidence="[S] CRES table from secondary reproductions; CARTOX-10 items [R]",
     criteria=criteria,
     cautions=(
+        SystemCaution("CARTOX-10 is for patients >= 12 years; children are graded by ASTCT ICANS with the CAPD "
+                      "(other-toxicities.md §2.3)", lambda x, o, g: (x("age_years") < n.ICE_MIN_AGE_YEARS).fill_null(False)),
         SystemCaution("CARTOX-10 not assessable (not scored as 0): graded from the other rows (other-toxicities.md "
                       "§0.5)", n.not_assessable),
         *n.exclusion_cautions("cartox_total", "loc", "clinical_seizure", "eeg_nonconvulsive_seizure",
