@@ -21,6 +21,8 @@ TOXICITY = "icans"
 CSF_GRADE_4_MMHG = 20.0
 #: §7.4 default upper normal of the opening pressure, 18.4 mmHg (= 25 cmH₂O, adult) [L].
 CSF_ULN_DEFAULT_MMHG = 18.4
+#: §2.3: CARTOX-10 is reserved for patients of 12 years and over.
+CARTOX_MIN_AGE = n.ICE_MIN_AGE_YEARS
 #: §2.1 is [R]: every grade from the CARTOX-10 score carries the confirmation warning.
 CARTOX_ITEMS_R = "CARTOX-10 items reconstructed from the source structure (§2.1 [R])"
 
@@ -108,7 +110,7 @@ SYSTEM = GradingSystem(
     criteria=criteria,
     cautions=(
         SystemCaution("CARTOX-10 is for patients >= 12 years; children are graded by ASTCT ICANS with the CAPD "
-                      "(other-toxicities.md §2.3)", lambda x, o, g: (x("age_years") < n.ICE_MIN_AGE_YEARS).fill_null(False)),
+                      "(other-toxicities.md §2.3)", lambda x, o, g: (x("age_years") < CARTOX_MIN_AGE).fill_null(False)),
         SystemCaution("CARTOX-10 not assessable (not scored as 0): graded from the other rows (other-toxicities.md "
                       "§0.5)", n.not_assessable),
         *n.exclusion_cautions("cartox_total", "loc", "clinical_seizure", "eeg_nonconvulsive_seizure",
