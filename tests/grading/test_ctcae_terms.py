@@ -53,7 +53,7 @@ def test_abnormal_baseline_values_below_1_5_times_baseline_are_grade_0() -> None
 
 def test_missing_baseline_uses_the_baseline_normal_column_and_flags_it() -> None:
     result = grade("alanine_aminotransferase_increased", alt=300, alt_uln=40)
-    assert result.grade == 3
+    assert (result.grade, result.status, result.lower_bound) == (3, "ok", False)
     assert any(w.startswith("baseline_missing") for w in result.warnings)
 
 
@@ -148,3 +148,15 @@ def test_count_thresholds_are_exact_after_conversion(pair: tuple[int, float]) ->
     per_ul, canonical = pair
     converted = grade("neutrophil_count_decreased", anc={"value": per_ul, "unit": "/uL"}, anc_lln=1.8)
     assert converted.grade == grade("neutrophil_count_decreased", anc=canonical, anc_lln=1.8).grade
+
+
+@pytest.mark.parametrize(("term", "inputs"), [
+    ("blood_bilirubin_increased", {"bilirubin_total": 2.0, "bilirubin_total_uln": 1.2}),
+    ("fibrinogen_decreased", {"fibrinogen": 120, "fibrinogen_lln": 200}),
+    ("creatinine_increased", {"creatinine": 2.0, "creatinine_uln": 1.2}),
+    ("inr_increased", {"inr": 1.9, "on_anticoagulation": True, "clinically_significant_bleeding": False}),
+])
+def test_missing_baseline_gives_an_exact_grade(term: str, inputs: dict[str, Any]) -> None:
+    """A-35: without a baseline the normal / ULN / x LLN / absolute branch decides; nothing is left open."""
+    result = grade(term, **inputs)
+    assert (result.status, result.lower_bound, result.missing) == ("ok", False, []), result

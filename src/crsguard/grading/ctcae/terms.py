@@ -130,6 +130,9 @@ def branch(x: Inputs, term: Term, name: str | None) -> pl.Expr:
     def or_missing(condition: pl.Expr) -> pl.Expr:
         return pl.when(baseline().is_null()).then(True).otherwise(condition)
 
+    def known_and(condition: pl.Expr) -> pl.Expr:
+        return pl.when(baseline().is_null()).then(False).otherwise(condition)
+
     def uln() -> pl.Expr:
         return _col(x, term.uln, term, "uln")
 
@@ -138,12 +141,12 @@ def branch(x: Inputs, term: Term, name: str | None) -> pl.Expr:
 
     branches: dict[str, Callable[[], pl.Expr]] = {
         "baseline_normal": lambda: or_missing(baseline() <= uln()),
-        "baseline_abnormal": lambda: baseline() > uln(),
+        "baseline_abnormal": lambda: known_and(baseline() > uln()),
         "baseline_known": lambda: baseline().is_not_null(),
         "baseline_at_least_lln": lambda: or_missing(baseline() >= lln()),
-        "baseline_below_lln": lambda: baseline() < lln(),
+        "baseline_below_lln": lambda: known_and(baseline() < lln()),
         "absolute_inr": lambda: or_missing(x("on_anticoagulation").not_()),
-        "ratio_inr": lambda: x("on_anticoagulation") & baseline().is_not_null(),
+        "ratio_inr": lambda: known_and(x("on_anticoagulation")),
     }
     return branches[name]()
 
