@@ -13,6 +13,7 @@ absent. From that one evaluation the engine derives, per row and without Python 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -165,12 +166,17 @@ class _Compiled:
     raw: tuple[pl.Expr, ...]
     strict: tuple[pl.Expr, ...]
     reads: tuple[tuple[str, ...], ...]
+    #: Helper columns of derived quantities: name -> (stage, expression).
+    staged: dict[str, tuple[int, pl.Expr]]
 
 
-def _compile(system: GradingSystem, options: Options) -> _Compiled:
-    resolved = resolve(system.id, options)
+@functools.lru_cache(maxsize=256)
+def _compile(system: GradingSystem, options: tuple[tuple[str, Any], ...]) -> _Compiled:
+    """Build a system's expressions once per option set (expression building costs more than a small frame)."""
+    resolved = resolve(system.id, dict(options))
     criteria = tuple(system.criteria(resolved))
     raw, strict, reads = [], [], []
+    staged: dict[str, tuple[int, pl.Expr]] = {}
     for criterion in criteria:
         expressions = []
         for mode in ("raw", "strict"):
@@ -179,11 +185,12 @@ def _compile(system: GradingSystem, options: Options) -> _Compiled:
             if system.gate_column is not None:
                 condition = x(system.gate_column) & condition
             expressions.append(condition)
+            staged |= x.staged
             if mode == "raw":
                 reads.append(tuple(c for c in SCHEMA if c in x.read))
         raw.append(expressions[0])
         strict.append(expressions[1])
-    return _Compiled(system, resolved, criteria, tuple(raw), tuple(strict), tuple(reads))
+    return _Compiled(system, resolved, criteria, tuple(raw), tuple(strict), tuple(reads), staged)
 
 
 def _max_grade(compiled: _Compiled, mode: str, assume_unknown: bool) -> pl.Expr:
@@ -206,8 +213,14 @@ def _absent(column: str) -> pl.Expr:
     return absent & pl.col(QUALIFIES[column]).is_not_null() if column in QUALIFIES else absent
 
 
-def _detail(compiled: _Compiled, grade: pl.Expr) -> dict[str, pl.Expr]:
-    system, resolved = compiled.system, compiled.options
+@functools.lru_cache(maxsize=256)
+def _detail(
+    system: GradingSystem, options: tuple[tuple[str, Any], ...]
+) -> tuple[dict[str, pl.Expr], dict[str, tuple[int, pl.Expr]]]:
+    """Drivers, missing inputs and warnings as list expressions, and the helper columns their cautions need."""
+    compiled = _compile(system, options)
+    resolved = compiled.options
+    grade = pl.col(f"{system.id}_grade")
     drivers: list[tuple[pl.Expr, str]] = []
     warnings: list[tuple[pl.Expr, str]] = []
     missing: list[tuple[pl.Expr, str]] = []
@@ -234,11 +247,12 @@ def _detail(compiled: _Compiled, grade: pl.Expr) -> dict[str, pl.Expr]:
         warnings.append(
             (pl.col(FIO2_WAS_FRACTION), "fio2 was given as a fraction and read as percent (x 100) (crs-grading.md A23)")
         )
-    return {
+    lists = {
         "drivers": _text_list(drivers).list.unique(maintain_order=True),
         "missing": _text_list(missing).list.unique().list.sort(),
         "warnings": _with_notes(_text_list(warnings), compiled).list.unique(maintain_order=True),
     }
+    return lists, x.staged
 
 
 def evaluate(
@@ -250,15 +264,22 @@ def evaluate(
     """Grade every row of `frame` under every system; returns only the `<system>_<field>` result columns."""
     checked = validate_options(options)
     prepared, _ = prepare(frame)
-    compiled = [_compile(s, checked) for s in systems]
-    conditions = [
+    key = tuple(sorted(checked.items()))
+    compiled = [_compile(s, key) for s in systems]
+    details = [_detail(s, key) for s in systems] if detail else []
+    staged: dict[str, tuple[int, pl.Expr]] = {}
+    for helper in [c.staged for c in compiled] + [d[1] for d in details]:
+        staged |= helper
+    prepared = _derive(prepared, compiled)
+    lazy = prepared.lazy()
+    for stage in sorted({level for level, _ in staged.values()}):
+        lazy = lazy.with_columns(expr for level, expr in staged.values() if level == stage)
+    lazy = lazy.with_columns(
         expr.alias(_temp(c.system, i, mode))
         for c in compiled
         for mode, exprs in (("raw", c.raw), ("strict", c.strict))
         for i, expr in enumerate(exprs)
-    ]
-    prepared = _derive(prepared, compiled)
-    lazy = prepared.lazy().with_columns(conditions)
+    )
     results = []
     for c in compiled:
         prefix = c.system.id
@@ -276,13 +297,18 @@ def evaluate(
     if detail:
         lazy = lazy.with_columns(
             expr.alias(f"{c.system.id}_{name}")
-            for c in compiled
-            for name, expr in _detail(c, pl.col(f"{c.system.id}_grade")).items()
+            for c, (lists, _) in zip(compiled, details, strict=True)
+            for name, expr in lists.items()
         )
     wanted = [
         f"{c.system.id}_{name}"
         for c in compiled
-        for name in ("grade", "lower_bound", "status", *(("drivers", "missing", "warnings") if detail else ()),
-                     *(f.name for f in c.system.result_fields))
+        for name in (
+            "grade",
+            "lower_bound",
+            "status",
+            *(("drivers", "missing", "warnings") if detail else ()),
+            *(f.name for f in c.system.result_fields),
+        )
     ]
     return lazy.select(wanted).collect()

@@ -17,6 +17,7 @@ boolean means false, a missing enum means its first listed value, and a missing 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -179,8 +180,9 @@ def _first_rows(frame: pl.DataFrame, bad: pl.Expr, column: str, limit: int = 3) 
     return ", ".join(f"row {r} ({v!r})" for r, v in zip(hits["__row"], hits[column], strict=True))
 
 
-def _problems(frame: pl.DataFrame) -> list[str]:
-    """Every range, value-set and cross-field rule, checked on the whole frame (no per-row Python)."""
+def _problems(frame: pl.DataFrame, supplied: set[str]) -> list[str]:
+    """Every range, value-set and cross-field rule over the supplied columns, on the whole frame (no per-row
+    Python); rules about columns the caller did not supply cannot fail and are skipped."""
     checks: list[tuple[str, pl.Expr, str]] = []
     for column, (low, high) in RANGES.items():
         bad = pl.lit(False)
@@ -221,11 +223,13 @@ def _problems(frame: pl.DataFrame) -> list[str]:
             "true while crs_attributed is false (D9, D11)",
         )
     )
-    flags = frame.select(pl.any_horizontal(bad.fill_null(False)).alias(str(i)) for i, (_, bad, _) in
-                         enumerate(checks)).row(0) if frame.height else ()
+    checks = [c for c in checks if set(c[1].meta.root_names()) <= supplied]
+    if not checks or not frame.height:
+        return []
+    flags = frame.select(bad.fill_null(False).any().alias(str(i)) for i, (_, bad, _) in enumerate(checks)).row(0)
     return [
         f"{column}: {message}: {_first_rows(frame, bad.fill_null(False), column)}"
-        for (column, bad, message), flagged in zip(checks, flags, strict=False)
+        for (column, bad, message), flagged in zip(checks, flags, strict=True)
         if flagged
     ]
 
@@ -238,36 +242,40 @@ def prepare(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     rows and what is allowed; nothing is graded when any row is invalid.
     """
     problems = []
-    lacking = [c for c in SCHEMA if c not in frame.columns]
+    given = frame.schema
+    lacking = [c for c in SCHEMA if c not in given]
     casts = []
     for column, dtype in SCHEMA.items():
         if column in lacking:
             casts.append(pl.lit(None, dtype).alias(column))
-        elif frame.schema[column] != dtype:
+        elif given[column] != dtype:
             converted = frame[column].cast(dtype, strict=False)
             if converted.null_count() > frame[column].null_count():
-                problems.append(f"{column}: values of type {frame.schema[column]} cannot be read as {dtype}")
+                problems.append(f"{column}: values of type {given[column]} cannot be read as {dtype}")
             casts.append(pl.col(column).cast(dtype, strict=False))
     if problems:
         raise InputError(problems)
     frame = frame.with_columns(casts)
-    problems = _problems(frame)
+    problems = _problems(frame, set(given) & set(SCHEMA))
     for total in tox_inputs.frame_totals():
         frame = frame.with_columns(total)
     if problems:
         raise InputError(problems)
     fio2 = pl.col("fio2")
     normalised = frame.with_columns(
-        pl.col("o2_device").replace({k: v.value for k, v in O2_DEVICE_SYNONYMS.items()}),
+        pl.col("o2_device").replace({k: v.value for k, v in O2_DEVICE_SYNONYMS.items()}).cast(O2_DEVICE_ENUM),
         pl.coalesce(pl.col("temperature_c"), ((pl.col("temperature_f") - 32.0) * 5.0 / 9.0).round(2)).alias(
             "temperature_c"
         ),
-        pl.when(fio2 <= 1.0).then(fio2 * 100.0).otherwise(fio2).alias("fio2"),
+        pl.when(fio2 <= 1.0).then((fio2 * 100.0).round(6)).otherwise(fio2).alias("fio2"),
         (fio2 <= 1.0).fill_null(False).alias(FIO2_WAS_FRACTION),
         *(pl.col(c).fill_null(v) for c, v in LOWER_ONLY_DEFAULTS.items()),
     )
     return normalised, lacking
 
+
+#: Devices as a Polars Enum after `prepare`: rules compare integer codes, not strings.
+O2_DEVICE_ENUM = pl.Enum([d.value for d in O2Device])
 
 #: Helper column set by `prepare`: fio2 arrived as a fraction and was multiplied by 100 (A23).
 FIO2_WAS_FRACTION = "__fio2_was_fraction"
@@ -278,7 +286,8 @@ class Inputs:
 
     * ``raw``: every absent input is null (three-valued logic), so a rule is true, false, or unknown.
     * ``strict``: `DEFAULTED` inputs take their spec default; only inputs without a default stay unknown.
-    The recorded column names tell which inputs a rule depends on (for `missing`).
+    The recorded column names tell which inputs a rule depends on (for `missing`). Derived quantities built
+    through `staged` are computed once per frame as helper columns (`staged` holds them with their level).
     """
 
     def __init__(self, mode: str) -> None:
@@ -286,6 +295,8 @@ class Inputs:
             raise ValueError(f"unknown mode {mode!r}")
         self.mode = mode
         self.read: set[str] = set()
+        self.staged: dict[str, tuple[int, pl.Expr]] = {}
+        self._building: list[int] = []
 
     def __call__(self, column: str) -> pl.Expr:
         if column not in SCHEMA:
@@ -295,6 +306,27 @@ class Inputs:
         if self.mode == "strict" and column in DEFAULTED:
             expr = expr.fill_null(DEFAULTED[column])
         return expr
+
+
+def staged(build: Callable[..., pl.Expr]) -> Callable[..., pl.Expr]:
+    """Make a derived quantity a helper column computed once per frame, however many rules read it.
+
+    Positional arguments after the accessor must be plain values (they name the column). A derived quantity built
+    from others is placed one stage after them.
+    """
+
+    @functools.wraps(build)
+    def column(x: Inputs, *args: Any) -> pl.Expr:
+        key = "__".join(["", x.mode, build.__name__, *(str(getattr(a, "value", a)) for a in args)])
+        if key not in x.staged:
+            x._building.append(0)
+            expr = build(x, *args)
+            x.staged[key] = (x._building.pop(), expr.alias(key))
+        if x._building:
+            x._building[-1] = max(x._building[-1], x.staged[key][0] + 1)
+        return pl.col(key)
+
+    return column
 
 
 Rule = Callable[[Inputs], pl.Expr]
