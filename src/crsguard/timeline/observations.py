@@ -98,10 +98,14 @@ DOSING_METHOD = "dosing"
 TEMPERATURE_QUANTITY = "body_temperature"
 
 
-def _value_columns(obs: pl.LazyFrame) -> list[pl.Expr]:
-    """One column per rule holding the observation's value where the row is that quantity."""
+def _value_columns(present: set[str], with_reference: set[str]) -> list[pl.Expr]:
+    """One column per rule whose quantity occurs in the batch, holding the value where the row is that quantity."""
     quantity, value = pl.col("quantity"), pl.col("value")
-    columns = [pl.when(quantity == r.quantity).then(value).alias(f"__v_{r.field}") for r in WINDOW_RULES]
+    columns = [
+        pl.when(quantity == r.quantity).then(value).alias(f"__v_{r.field}")
+        for r in WINDOW_RULES
+        if r.quantity in present
+    ]
     rank = (
         pl.col("value_code")
         .replace_strict(LOC_OF_CONSCIOUSNESS, default=None)
@@ -110,10 +114,8 @@ def _value_columns(obs: pl.LazyFrame) -> list[pl.Expr]:
     columns.append(pl.when(quantity == "consciousness_astct").then(rank).alias("__loc_rank"))
     unable = (quantity == "ice_unable") & (pl.col("value_code") == "true")
     reason = pl.col("method")
-    columns.append(pl.when(unable & (reason == "unarousable")).then(1).alias("__ice_unarousable"))
     for name in ICE_STATUS_OF_REASON:
-        if name != "unarousable":
-            columns.append(pl.when(unable & (reason == name)).then(1).alias(f"__ice_{name}"))
+        columns.append(pl.when(unable & (reason == name)).then(1).alias(f"__ice_{name}"))
     known = list(ICE_STATUS_OF_REASON)
     columns.append(pl.when(unable & (reason.is_null() | ~reason.is_in(known))).then(1).alias("__ice_other"))
     weight = quantity == WEIGHT_QUANTITY
@@ -121,60 +123,92 @@ def _value_columns(obs: pl.LazyFrame) -> list[pl.Expr]:
     columns.append(pl.when(weight & dosing.fill_null(False).not_()).then(value).alias("__weight_measured"))
     columns.append(pl.when(weight & dosing.fill_null(False)).then(value).alias("__weight_dosing"))
     for rule in REFERENCE_RULES:
-        limit = pl.when(quantity == rule.quantity).then(pl.col(rule.limit))
-        columns += [
-            limit.alias(f"__r_{rule.field}"),
-            pl.when(limit.is_not_null()).then(pl.col("time")).alias(f"__rt_{rule.field}"),
-        ]
+        if rule.quantity in with_reference:
+            limit = pl.when(quantity == rule.quantity).then(pl.col(rule.limit))
+            columns += [
+                limit.alias(f"__r_{rule.field}"),
+                pl.when(limit.is_not_null()).then(pl.col("time")).alias(f"__rt_{rule.field}"),
+            ]
     fever = (quantity == TEMPERATURE_QUANTITY) & (value >= FEVER_C)
     columns.append(pl.when(fever).then(pl.col("time")).alias("__fever_time"))
     return columns
 
 
-def observation_fields(grid: pl.LazyFrame, observations: pl.LazyFrame, config: TimelineConfig) -> pl.LazyFrame:
-    """Grid rows (patient_id, time) with every observation-derived snapshot field of interop.md §1.5."""
-    obs = observations.select("patient_id", "time", *_value_columns(observations)).with_columns(
-        pl.lit(False).alias("__grid")
+_USED_QUANTITIES = frozenset(
+    {r.quantity for r in WINDOW_RULES} | {"consciousness_astct", "ice_unable", WEIGHT_QUANTITY, TEMPERATURE_QUANTITY}
+)
+
+
+def _latest(column: str) -> pl.Expr:
+    """Latest non-null value at or before the row, within the patient (rows are sorted by patient and time)."""
+    owner = pl.when(pl.col(column).is_not_null()).then(pl.col("patient_id")).forward_fill()
+    return pl.when(owner == pl.col("patient_id")).then(pl.col(column).forward_fill())
+
+
+def observation_fields(grid: pl.DataFrame, observations: pl.DataFrame, config: TimelineConfig) -> pl.LazyFrame:
+    """Grid rows (patient_id, time) with every observation-derived snapshot field of interop.md §1.5.
+
+    Grid and observation rows are interleaved in (patient, time) order, observations first at equal times, so a
+    window `(t − window, t]` ending at a grid row sees every observation at or before t. One rolling pass per
+    patient computes every windowed field; quantities absent from the batch are null columns, not computed.
+    """
+    present = set(observations["quantity"].unique().to_list())
+    with_reference = set(
+        observations.filter(pl.col("ref_low").is_not_null() | pl.col("ref_high").is_not_null())["quantity"]
+        .unique()
+        .to_list()
     )
-    rows = grid.select("patient_id", "time", pl.lit(True).alias("__grid"))
-    both = pl.concat([obs, rows], how="diagonal_relaxed")
-    both = both.sort("patient_id", "time", "__grid")
-    window = f"{int(config.window.total_seconds())}s"
-
-    def rolling(expr: pl.Expr, worst: str) -> pl.Expr:
-        method = expr.rolling_max_by if worst == "max" else expr.rolling_min_by
-        return method("time", window_size=window).over("patient_id")
-
-    fields = [rolling(pl.col(f"__v_{r.field}"), r.worst).alias(r.field) for r in WINDOW_RULES]
-    loc_rank = rolling(pl.col("__loc_rank"), "max")
-    reasons = {name: rolling(pl.col(f"__ice_{name}"), "max") for name in (*ICE_STATUS_OF_REASON, "other")}
-    fields += [
-        loc_rank.alias("__loc_rank"),
-        *(expr.alias(f"__ice_{name}") for name, expr in reasons.items()),
-        pl.col("__weight_measured").forward_fill().over("patient_id").alias("__weight_measured"),
-        pl.col("__weight_dosing").forward_fill().over("patient_id").alias("__weight_dosing"),
-        rolling(pl.col("__fever_time"), "min").alias("fever_onset_time"),
+    obs = (
+        observations.lazy()
+        .filter(pl.col("quantity").is_in(list(_USED_QUANTITIES)))
+        .select("patient_id", "time", *_value_columns(present, with_reference), pl.lit(False).alias("__grid"))
+    )
+    rows = grid.lazy().select("patient_id", "time", pl.lit(True).alias("__grid"))
+    both = pl.concat([obs, rows], how="diagonal_relaxed").sort("patient_id", "time", "__grid")
+    windowed = [r for r in WINDOW_RULES if r.quantity in present]
+    reasons = (*ICE_STATUS_OF_REASON, "other")
+    aggregations = [
+        (pl.col(f"__v_{r.field}").max() if r.worst == "max" else pl.col(f"__v_{r.field}").min()).alias(r.field)
+        for r in windowed
+    ]
+    aggregations += [
+        pl.col("__loc_rank").max(),
+        *(pl.col(f"__ice_{name}").max() for name in reasons),
+        pl.col("__fever_time").min().alias("fever_onset_time"),
+    ]
+    rolled = both.rolling("time", period=config.window, group_by="patient_id").agg(aggregations)
+    latest = [
+        _latest("__weight_measured").alias("__weight_measured"),
+        _latest("__weight_dosing").alias("__weight_dosing"),
         *(
-            pl.when(pl.col(f"__rt_{r.field}").forward_fill().over("patient_id") > pl.col("time") - config.window)
-            .then(pl.col(f"__r_{r.field}").forward_fill().over("patient_id"))
+            pl.when(_latest(f"__rt_{r.field}") > pl.col("time") - config.window)
+            .then(_latest(f"__r_{r.field}"))
             .alias(r.field)
             for r in REFERENCE_RULES
+            if r.quantity in with_reference
         ),
     ]
-    graded = both.with_columns(fields).filter(pl.col("__grid"))
-    return graded.with_columns(
-        _loc(pl.col("__loc_rank")).alias("loc"),
-        *_ice(pl.col("ice_total"), reasons={n: pl.col(f"__ice_{n}") for n in reasons}),
-    ).select(
-        "patient_id",
-        "time",
-        *(r.field for r in WINDOW_RULES if r.field != "ice_total"),
-        "ice_total",
-        "ice_status",
-        "loc",
-        pl.coalesce("__weight_measured", "__weight_dosing").alias("__weight_observed"),
-        "fever_onset_time",
-        *(r.field for r in REFERENCE_RULES),
+    side = both.select("__grid", *latest)
+    graded = pl.concat([rolled, side], how="horizontal").filter(pl.col("__grid"))
+    absent = [pl.lit(None, pl.Float64).alias(r.field) for r in WINDOW_RULES if r.quantity not in present]
+    absent += [pl.lit(None, pl.Float64).alias(r.field) for r in REFERENCE_RULES if r.quantity not in with_reference]
+    return (
+        graded.with_columns(*absent)
+        .with_columns(
+            _loc(pl.col("__loc_rank")).alias("loc"),
+            *_ice(pl.col("ice_total"), reasons={n: pl.col(f"__ice_{n}") for n in reasons}),
+        )
+        .select(
+            "patient_id",
+            "time",
+            *(r.field for r in WINDOW_RULES if r.field != "ice_total"),
+            "ice_total",
+            "ice_status",
+            "loc",
+            pl.coalesce("__weight_measured", "__weight_dosing").alias("__weight_observed"),
+            "fever_onset_time",
+            *(r.field for r in REFERENCE_RULES),
+        )
     )
 
 

@@ -127,7 +127,7 @@ def snapshots(dataset: Dataset, config: TimelineConfig) -> pl.DataFrame:
     end = data_end(dataset)
     rows = grid(dataset, config, end).collect().lazy()
     observations = dataset.observations.lazy()
-    frame = observation_fields(rows, observations, config)
+    frame = observation_fields(rows.collect(), dataset.observations, config)
     frame = context_fields(frame, dataset)
     frame = death_fields(frame, dataset.events).join(
         baseline_fields(dataset.patients.lazy(), observations), on="patient_id", how="left"
