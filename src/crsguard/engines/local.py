@@ -1,6 +1,6 @@
 """Local engine: stream a dataset directory through the kernel in batches of whole patients.
 
-Memory is bounded by the batch (default 200 patients), not the cohort: each batch is read from the files with a
+Memory is bounded by the batch (`DEFAULT_BATCH_PATIENTS`), not the cohort: each batch is read from the files with a
 patient filter (Parquet predicate pushdown), validated, put through the kernel and written out before the next one.
 Rows whose patient has no `patients` row are found with one lazy anti-join per table and quarantined
 (PATIENT_UNKNOWN, interop.md §8.7).
@@ -18,7 +18,7 @@ from crsguard.engines.kernel import BatchResult, run_batch
 from crsguard.io.reader import Dataset, ReadOptions, scan_raw, validate_tables
 from crsguard.timeline.config import TimelineConfig
 
-DEFAULT_BATCH_PATIENTS = 50
+DEFAULT_BATCH_PATIENTS = 30
 CHILD_TABLES = ("observations", "interventions", "events")
 
 
