@@ -364,7 +364,11 @@ def demo(
     out_console.print(distribution_table(crs, "Maximum CRS grade per patient under every CRS grading system"))
     neuro = patient_summary.filter(~pl.col("system").is_in(CRS_SYSTEMS))
     if neuro.height:
-        out_console.print(distribution_table(neuro, "Maximum ICANS grade per patient"))
+        out_console.print(
+            distribution_table(
+                neuro, "Maximum grade per patient, other toxicities (IEC-HS needs clinician confirmation)"
+            )
+        )
     out_console.print(concordance_table(tables["concordance"]))
     astct = patient_summary.filter(pl.col("system") == REFERENCE_SYSTEM).join(truth, on="patient_id")
     agree = astct.filter(pl.col("max_grade") == pl.col("truth")).height

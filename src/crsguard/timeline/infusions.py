@@ -180,8 +180,8 @@ def _concurrent_windows(segments: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def vasopressor_fields(grid: pl.LazyFrame, segments: pl.LazyFrame, window: timedelta) -> pl.LazyFrame:
-    """Per grid row: `<drug>_hours`, `<drug>_sustained_*`, `ne_eq_derived_sustained_mcg_min`,
-    `vasopressor_total_hours` (interop.md §1.5) and `vasopressors_running` (agents running at the grid time)."""
+    """Per grid row with an infusion in its window: `<drug>_hours`, `<drug>_sustained_*`,
+    `ne_eq_derived_sustained_mcg_min` and `vasopressor_total_hours` (interop.md §1.5, crs-grading.md A14)."""
     any_agent = segments.with_columns(pl.lit(ALL_AGENTS).alias("agent"))
     series = pl.concat([segments, any_agent, ne_equivalent_series(segments)], how="vertical_relaxed")
     levels = _levels(series, ["patient_id", "agent"])
