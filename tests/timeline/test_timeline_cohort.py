@@ -30,3 +30,20 @@ def test_astct_max_grade_agrees_with_simulator_truth(simulated_dir: Path) -> Non
     kappa = weighted_kappa(joined["max_grade"], joined["truth"])
     assert kappa is not None and kappa >= 0.9
     assert joined["truth"].max() >= 2  # the cohort has real CRS to agree on
+
+
+def _summaries(directory: Path, batch_patients: int) -> pl.DataFrame:
+    parts: list[pl.DataFrame] = []
+    run(
+        directory,
+        TimelineConfig(),
+        "all",
+        lambda d, r, s, n: parts.append(r.summary) if r else None,
+        batch_patients=batch_patients,
+    )
+    return pl.concat(parts).sort("patient_id", "system")
+
+
+def test_results_do_not_depend_on_the_batch_size(simulated_dir: Path) -> None:
+    """The kernel sees whole patients, so cutting the cohort into other batches changes nothing (engines)."""
+    assert _summaries(simulated_dir, 7).equals(_summaries(simulated_dir, 40))
