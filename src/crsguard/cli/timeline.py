@@ -188,6 +188,9 @@ def _print_summary(summary: RunSummary, tables: dict[str, pl.DataFrame], seconds
     if summary.quarantined:
         reasons = tables["quarantine"].group_by("table", "reason").len().sort("len", descending=True)
         out_console.print("quarantined: " + ", ".join(f"{t}/{r} {n}" for t, r, n in reasons.iter_rows()))
+    dropped = {name: count for name, count in summary.dropped.items() if count}
+    if dropped:
+        out_console.print("dropped (not graded, counted): " + ", ".join(f"{k} {v}" for k, v in dropped.items()))
 
 
 def _config(grid: str, window_hours: float, episode_gap_hours: float, no_masking: bool) -> TimelineConfig:
