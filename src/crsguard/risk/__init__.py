@@ -5,6 +5,7 @@ cohort frame with the same Polars expressions. Spec: clinical/risk-and-epidemiol
 """
 
 from crsguard.risk.checklist import evaluate_checklist
+from crsguard.risk.course_alerts import ALERT_SCHEMA, course_alerts
 from crsguard.risk.early_warning import detect_signals, grade_escalations, warning_rules
 from crsguard.risk.formulas import output_columns, score_expressions, score_frame
 from crsguard.risk.inputs import BaselineInputs, RiskInputError, allowed_keys, parse_baseline
@@ -15,6 +16,7 @@ from crsguard.risk.scores import car_hematotox, compute_scores, easix, m_easix, 
 from crsguard.risk.warning_evaluation import WarningPerformance, lead_times, summarise
 
 __all__ = [
+    "ALERT_SCHEMA",
     "CONFIRMATION_TEXT",
     "BaselineInputs",
     "Checklist",
@@ -27,6 +29,7 @@ __all__ = [
     "build_report",
     "car_hematotox",
     "compute_scores",
+    "course_alerts",
     "detect_signals",
     "easix",
     "evaluate_checklist",

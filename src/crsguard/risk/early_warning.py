@@ -125,10 +125,31 @@ class WarningRule(BaseModel):
         return f"{CONFIRMATION_TEXT}: {self.confirmation_reason}" if self.requires_confirmation else None
 
 
+class CourseRule(BaseModel):
+    """A rule of ``course_alerts`` computed from the grade series or the interventions (see the YAML header)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    title: str
+    basis: Literal["grade_rise", "oxygen_start", "vasopressor_start"]
+    meaning: str
+    evidence: str
+    requires_confirmation: bool
+    source: str
+
+
 class WarningRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     rules: tuple[WarningRule, ...]
+    course_rules: tuple[CourseRule, ...] = ()
+
+    def course_rule(self, basis: str) -> CourseRule:
+        for rule in self.course_rules:
+            if rule.basis == basis:
+                return rule
+        raise KeyError(f"no course rule with basis {basis!r} in early_warning.yaml")
 
     def by_id(self, rule_id: str) -> WarningRule:
         for rule in self.rules:
