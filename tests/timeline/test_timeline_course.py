@@ -17,14 +17,16 @@ def test_linear_weighted_kappa_by_hand() -> None:
     assert weighted_kappa(pl.Series([0, 1, 3]), pl.Series([0, 1, 3])) == 1.0
 
 
-def series(grades: list[int], system: str = "astct2019") -> pl.DataFrame:
+def series(grades: list[int], system: str = "astct2019", upper: list[int] | None = None) -> pl.DataFrame:
+    upper = grades if upper is None else upper
     return pl.DataFrame(
         {
             "patient_id": "P1",
             "time": [at(h) for h in range(len(grades))],
             "system": system,
             "grade": grades,
-            "lower_bound": False,
+            "grade_upper": upper,
+            "lower_bound": [u > g for g, u in zip(grades, upper, strict=True)],
             "status": "ok",
         }
     )
@@ -38,6 +40,15 @@ def test_episodes_peak_and_resolution() -> None:
     assert table["peak_time"].to_list() == [at(3), at(36)]
     assert table["duration_h"].to_list() == [4.0, 1.0]
     assert table["resolved"].to_list() == [True, False]
+    assert table["peak_is_lower_bound"].to_list() == [False, False]
+
+
+def test_a_maximum_is_a_lower_bound_only_if_some_evaluation_could_reach_above_it() -> None:
+    grades = [1, 3, 1]
+    below_peak = episodes(series(grades, upper=[2, 3, 3]), timedelta(hours=24))
+    above_peak = episodes(series(grades, upper=[4, 3, 1]), timedelta(hours=24))
+    assert below_peak["peak_is_lower_bound"].to_list() == [False]
+    assert above_peak["peak_is_lower_bound"].to_list() == [True]
 
 
 def test_daily_max_counts_days_from_t0() -> None:

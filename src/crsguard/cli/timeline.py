@@ -146,7 +146,7 @@ def distribution_table(summary: pl.DataFrame, title: str) -> Table:
             *map(str, counts),
             f"{100 * (n - counts[0]) / n:.1f}",
             f"{100 * sum(counts[3:]) / n:.1f}",
-            str(rows["any_lower_bound"].sum()),
+            str(rows["max_is_lower_bound"].sum()),
         )
     table.caption = "* patients whose maximum is a lower bound: an input that could raise it is missing (A24)"
     return table

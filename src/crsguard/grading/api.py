@@ -49,6 +49,7 @@ def _results(frame: pl.DataFrame, systems: list[GradingSystem]) -> list[list[Gra
                 toxicity=s.toxicity,
                 grade=row[f"{s.id}_grade"],
                 status=row[f"{s.id}_status"],
+                grade_upper=row[f"{s.id}_grade_upper"],
                 lower_bound=row[f"{s.id}_lower_bound"],
                 drivers=row[f"{s.id}_drivers"],
                 missing=row[f"{s.id}_missing"],
@@ -91,7 +92,8 @@ def grade_frame(
 ) -> pl.DataFrame:
     """Grade a frame of snapshots (columns of `crsguard.grading.inputs.SCHEMA`; absent columns are missing).
 
-    Returns the input frame with, per system, `<id>_grade`, `<id>_lower_bound`, `<id>_status` and, with
+    Returns the input frame with, per system, `<id>_grade`, `<id>_grade_upper`, `<id>_lower_bound`, `<id>_status`
+    and, with
     `detail=True`, `<id>_drivers`, `<id>_missing`, `<id>_warnings`. Native Polars expressions only.
     """
     return frame.hstack(evaluate(frame, _systems(systems), options, detail=detail))

@@ -6,6 +6,7 @@ absent. From that one evaluation the engine derives, per row and without Python 
 
 * `grade` — the highest grade whose criterion is certainly met (the certain lower bound);
 * `lower_bound` — some higher criterion is undecided because an input is absent;
+* `grade_upper` — the highest grade reachable if every absent input took its worst value (= `grade` when complete);
 * `status` — "indeterminate" when that is so even after giving the spec's defaults to defaulted inputs (§2.6);
 * with `detail`: `drivers` (the criteria that set the grade, in words), `missing` (absent inputs that could have
   raised it) and `warnings` (unverified [R] and local [L] readings that decided it, and conditional cautions).
@@ -284,9 +285,11 @@ def evaluate(
     for c in compiled:
         prefix = c.system.id
         grade = _max_grade(c, "raw", False)
+        upper = _max_grade(c, "raw", True)
         results += [
             grade.alias(f"{prefix}_grade"),
-            (_max_grade(c, "raw", True) > grade).alias(f"{prefix}_lower_bound"),
+            upper.alias(f"{prefix}_grade_upper"),
+            (upper > grade).alias(f"{prefix}_lower_bound"),
             pl.when(_max_grade(c, "strict", True) > grade)
             .then(pl.lit("indeterminate"))
             .otherwise(pl.lit("ok"))
@@ -305,6 +308,7 @@ def evaluate(
         for c in compiled
         for name in (
             "grade",
+            "grade_upper",
             "lower_bound",
             "status",
             *(("drivers", "missing", "warnings") if detail else ()),

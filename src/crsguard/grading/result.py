@@ -21,6 +21,8 @@ class GradeResult(BaseModel):
     system: str
     toxicity: str
     grade: int = Field(ge=0, le=5)
+    #: The highest grade the criteria could reach if every absent input took its worst value.
+    grade_upper: int = Field(ge=0, le=5)
     status: Literal["ok", "indeterminate", "unsupported"]
     lower_bound: bool
     drivers: list[str]

@@ -20,18 +20,25 @@ SYNDROME_OF_TOXICITY = {"crs": "crs", "icans": "icans", "iechs": "iec_hs", "icah
 _US_PER_HOUR = 3_600_000_000
 
 
+#: Over a span of evaluations, the maximum grade is a lower bound when some evaluation could reach above it
+#: with the absent inputs at their worst (a lower bound at a lower grade does not make the maximum uncertain).
+MAX_IS_LOWER_BOUND = pl.col("grade_upper").max() > pl.col("grade").max()
+
+
 def syndrome(toxicity: str) -> str:
     return SYNDROME_OF_TOXICITY.get(toxicity, "ctcae_term")
 
 
 def grade_series(graded: pl.DataFrame, systems: Sequence[str]) -> pl.DataFrame:
-    """Long grade series: patient_id, time, system, grade, lower_bound, status (one row per evaluation and system)."""
+    """Long grade series: patient_id, time, system, grade, grade_upper, lower_bound, status (one row per evaluation
+    and system)."""
     parts = [
         graded.select(
             "patient_id",
             "time",
             pl.lit(system).alias("system"),
             pl.col(f"{system}_grade").cast(pl.Int32).alias("grade"),
+            pl.col(f"{system}_grade_upper").cast(pl.Int32).alias("grade_upper"),
             pl.col(f"{system}_lower_bound").alias("lower_bound"),
             pl.col(f"{system}_status").alias("status"),
         )
@@ -55,7 +62,7 @@ def episodes(series: pl.DataFrame, gap: timedelta) -> pl.DataFrame:
             pl.col("grade").max().alias("peak_grade"),
             pl.col("time").filter(pl.col("grade") == pl.col("grade").max()).min().alias("peak_time"),
             pl.col("time").max().alias("last_active_time"),
-            pl.col("lower_bound").any().alias("any_lower_bound"),
+            MAX_IS_LOWER_BOUND.alias("peak_is_lower_bound"),
             pl.col("__data_end").first().alias("__data_end"),
         )
         .with_columns(
@@ -80,7 +87,7 @@ def daily_max(series: pl.DataFrame, patients: pl.DataFrame) -> pl.DataFrame:
         .group_by("patient_id", "system", day.alias("day"))
         .agg(
             pl.col("grade").max().alias("max_grade"),
-            pl.col("lower_bound").any().alias("any_lower_bound"),
+            MAX_IS_LOWER_BOUND.alias("max_is_lower_bound"),
         )
         .sort("patient_id", "system", "day")
     )
@@ -102,7 +109,7 @@ def patient_summary(
     """Per patient and system: max grade, day of onset, total episode hours, episodes, treatments received."""
     maxima = series.group_by("patient_id", "system").agg(
         pl.col("grade").max().alias("max_grade"),
-        pl.col("lower_bound").any().alias("any_lower_bound"),
+        MAX_IS_LOWER_BOUND.alias("max_is_lower_bound"),
     )
     first = episode_table.group_by("patient_id", "system").agg(
         pl.col("onset_time").min().alias("onset_time"),
@@ -123,7 +130,7 @@ def patient_summary(
             "product_class",
             "system",
             "max_grade",
-            "any_lower_bound",
+            "max_is_lower_bound",
             "onset_day",
             "onset_time",
             "duration_h",
