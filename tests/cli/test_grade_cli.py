@@ -82,3 +82,19 @@ def test_example_prints_the_comparison_table() -> None:
     result = runner.invoke(app, ["example"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "Nasal cannula at exactly 6 L/min" in result.stdout and "requires clinician confirmation" in result.stdout
+
+
+def test_systems_inputs_lists_the_schema_and_unknown_fields_get_close_matches() -> None:
+    listed = runner.invoke(app, ["systems", "inputs", "lee2014"], env={"COLUMNS": "250"})
+    assert listed.exit_code == 0 and "vasopressors" in listed.stdout and "30.0 to 45.0" in listed.stdout
+    typo = runner.invoke(app, ["grade", "--all", "-"], input='{"temprature_c": 38}')
+    assert typo.exit_code == 2 and "closest allowed fields: temperature_c" in typo.stderr
+
+
+def test_all_grades_every_system_each_line_can_inform() -> None:
+    lines = [json.dumps(record(1)), json.dumps(record(1) | {"alt": 250, "alt_uln": 40})]
+    result = runner.invoke(app, ["grade", "--all", "-"], input="\n".join(lines))
+    assert result.exit_code == 0, result.output
+    systems = {line: {r["system"] for r in _lines(result.stdout) if r["line"] == line} for line in (1, 2)}
+    assert "ctcae_v5_alanine_aminotransferase_increased" in systems[2] - systems[1]
+    assert {"astct2019", "penn"} <= systems[1]

@@ -11,9 +11,11 @@ from rich.table import Table
 from crsguard.cli.common import fail, json_records, out_console, parse_options, read_text, run_checked
 from crsguard.grading import api, registry
 from crsguard.grading.engine import TAG_MEANING, GradingSystem
+from crsguard.grading.inputs import INPUT_FIELD
 from crsguard.grading.options import OPTIONS, resolve, validate_options
 from crsguard.grading.result import GradeResult
 from crsguard.model.errors import InputError
+from crsguard.model.snapshot import Snapshot
 
 OptionFlag = Annotated[
     list[str] | None,
@@ -30,7 +32,7 @@ def _result_json(line: int, result: GradeResult) -> str:
 
 
 def _table(rows: list[tuple[int, GradeResult]]) -> Table:
-    table = Table(title="CRS grades", show_lines=True)
+    table = Table(title="Grades", show_lines=True)
     for column in ("line", "system", "grade", "status", "drivers", "missing", "warnings"):
         table.add_column(column, overflow="fold")
     for line, r in rows:
@@ -41,10 +43,28 @@ def _table(rows: list[tuple[int, GradeResult]]) -> Table:
     return table
 
 
+def _grade_lines(
+    valid: list[tuple[int, dict[str, Any]]], systems: list[str] | None, options: dict[str, Any]
+) -> list[tuple[int, GradeResult]]:
+    """Grade each line under `systems`, or (for --all) under every system its own inputs can inform, batching the
+    lines that share a system set into one vectorised call."""
+    groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
+    for line, record in valid:
+        chosen = tuple(systems) if systems is not None else tuple(api.informative_systems(record))
+        groups.setdefault(chosen, []).append((line, record))
+    graded: list[tuple[int, GradeResult]] = []
+    for chosen, members in groups.items():
+        results = run_checked(api.grade_many, [r for _, r in members], list(chosen), options)
+        graded += [(line, r) for (line, _), per_system in zip(members, results, strict=True) for r in per_system]
+    return graded
+
+
 def grade_command(
     file: Annotated[str, typer.Argument(help="JSON object or JSON Lines (one snapshot per line); '-' for stdin.")],
     system: Annotated[str | None, typer.Option("--system", "-s", help="Grading system id.")] = None,
-    all_systems: Annotated[bool, typer.Option("--all", help="Grade under every system.")] = False,
+    all_systems: Annotated[
+        bool, typer.Option("--all", help="Grade under every system the inputs of each line can inform.")
+    ] = False,
     option: OptionFlag = None,
     output_format: Annotated[str, typer.Option("--format", help="json (JSON Lines) or table.")] = "json",
 ) -> None:
@@ -67,8 +87,7 @@ def grade_command(
             problems += [f"line {line}: {p}" for p in error.problems]
             continue
         valid.append((line, record))
-    results = run_checked(api.grade_many, [r for _, r in valid], systems, options) if valid else []
-    rows = [(line, r) for (line, _), per_system in zip(valid, results, strict=True) for r in per_system]
+    rows = sorted(_grade_lines(valid, systems, options), key=lambda pair: pair[0])
     if output_format == "table":
         out_console.print(_table(rows))
     else:
@@ -124,6 +143,39 @@ def systems_show(
     for spec in OPTIONS.values():
         if system.id in spec.systems:
             out_console.print(f"• option {spec.name} = {resolved[spec.name]} ({spec.ref}): {spec.description}")
+
+
+def _schema_row(name: str, prop: dict[str, Any], defs: dict[str, Any]) -> tuple[str, str, str]:
+    """(type, allowed values or range, meaning) of one field from the model's JSON schema."""
+    choices = [p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"]
+    first = choices[0] if choices else {}
+    if "$ref" in first:
+        target = defs[first["$ref"].rsplit("/", 1)[-1]]
+        kind = "enum" if "enum" in target else "object"
+        allowed = ", ".join(map(str, target.get("enum", []))) or target.get("title", "")
+    else:
+        kind = " | ".join(str(c.get("type", "object")) for c in choices)
+        low = first.get("minimum", first.get("exclusiveMinimum"))
+        high = first.get("maximum", first.get("exclusiveMaximum"))
+        allowed = f"{low} to {high}" if low is not None or high is not None else ""
+    return kind, allowed, prop.get("description", "")
+
+
+@systems_app.command("inputs")
+def systems_inputs(
+    system_id: Annotated[str | None, typer.Argument(help="Only the inputs this system reads.")] = None,
+) -> None:
+    """List the snapshot input fields with their type and allowed values (the closed schema)."""
+    columns = None if system_id is None else registry.informing_inputs(run_checked(registry.get, system_id))
+    read = None if columns is None else {INPUT_FIELD.get(c, c) for c in columns}
+    schema = Snapshot.model_json_schema()
+    table = Table(title="Snapshot inputs" + (f" read by {system_id}" if system_id else ""))
+    for column in ("field", "type", "allowed", "meaning"):
+        table.add_column(column, overflow="fold")
+    for name, prop in schema["properties"].items():
+        if read is None or name in read:
+            table.add_row(name, *_schema_row(name, prop, schema.get("$defs", {})))
+    out_console.print(table)
 
 
 @systems_app.command("options")

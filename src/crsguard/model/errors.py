@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,6 +36,18 @@ def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return list(getattr(current, "model_fields", {}))
 
 
+#: Above this many allowed fields, name the closest matches instead of listing them all.
+_LIST_AT_MOST = 40
+
+
+def _allowed_text(key: str, allowed: list[str]) -> str:
+    if len(allowed) <= _LIST_AT_MOST:
+        return f"allowed fields: {', '.join(allowed)}"
+    close = difflib.get_close_matches(key, allowed, n=5, cutoff=0.5)
+    hint = f"closest allowed fields: {', '.join(close)}" if close else "no allowed field is close"
+    return f"{hint} ({len(allowed)} fields are allowed; `crsguard systems inputs` lists them)"
+
+
 def describe_validation_error(error: ValidationError, model: type[BaseModel]) -> list[str]:
     """Turn pydantic's errors into lines naming the field, the value and what is allowed."""
     lines = []
@@ -43,8 +56,7 @@ def describe_validation_error(error: ValidationError, model: type[BaseModel]) ->
         where = ".".join(str(p) for p in loc) or "record"
         kind = item["type"]
         if kind == "extra_forbidden":
-            allowed = ", ".join(_allowed(model, loc[:-1]))
-            lines.append(f"unknown field {where!r}; allowed fields: {allowed}")
+            lines.append(f"unknown field {where!r}; {_allowed_text(str(loc[-1]), _allowed(model, loc[:-1]))}")
             continue
         ctx = item.get("ctx") or {}
         bound = {
