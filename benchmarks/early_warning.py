@@ -14,7 +14,8 @@ regrade ``alerts`` table will). Per rule, and for the first alert of any rule:
 Reference grades: the engine's ``astct2019`` series from the charted data, and the simulator's latent CRS grade
 (``truth.parquet``). Timing: the alerts' compute time is printed against the grading time of the same run.
 Last line: ``lead_time_h_ge2=<median> false_alarm_ge2=<rate>`` for the best single rule (largest share warned
-minus false-alarm rate at grade >= 2 against ``astct2019``). Simulated figures are not clinical validation.
+warned strictly ahead minus false-alarm rate at grade >= 2 against ``astct2019``). Simulated figures are not
+clinical validation.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ def performance_rows(alerts: pl.DataFrame, grades: pl.DataFrame, system: str) ->
             summary = summarise(lead_times(alerts, grades, grade_at_least=grade, system=system, rules=chosen), grade)
             row[f"reached_ge{grade}"] = summary.reached
             row[f"warned_share_ge{grade}"] = summary.warned / summary.reached if summary.reached else None
+            row[f"ahead_share_ge{grade}"] = summary.warned_ahead / summary.reached if summary.reached else None
+            row[f"never_ge{grade}"] = summary.never_reached
             row[f"lead_median_h_ge{grade}"] = summary.median_lead_hours
             row[f"lead_q1_h_ge{grade}"] = summary.lead_hours_q1
             row[f"lead_q3_h_ge{grade}"] = summary.lead_hours_q3
@@ -113,7 +116,7 @@ def _fmt(value: object, percent: bool = False) -> str:
 
 
 def print_table(rows: list[dict[str, object]]) -> None:
-    part = "warned  median [IQR] h        false alarm"
+    part = "warned   ahead  median [IQR] h         false alarm"
     header = f"reference  rule                         | g>=2: {part} | g>=3: {part}"
     print(header)
     print("-" * len(header))
@@ -125,18 +128,23 @@ def print_table(rows: list[dict[str, object]]) -> None:
                 f"{_fmt(row[f'lead_q3_h_ge{grade}'])}]"
             )
             cells.append(
-                f" g>={grade}: {_fmt(row[f'warned_share_ge{grade}'], True):>7}  {lead:<22} "
+                f" g>={grade}: {_fmt(row[f'warned_share_ge{grade}'], True):>7} "
+                f"{_fmt(row[f'ahead_share_ge{grade}'], True):>7}  {lead:<22} "
                 f"{_fmt(row[f'false_alarm_ge{grade}'], True):>7}"
             )
         print(" |".join(cells))
 
 
 def best_rule(rows: list[dict[str, object]]) -> dict[str, object]:
-    """The single rule with the largest share warned minus false-alarm rate (grade >= 2, astct2019)."""
+    """The single rule with the largest share warned strictly ahead minus false-alarm rate (grade >= 2, astct2019).
+
+    "Ahead" (lead > 0) rather than "at or before": a new oxygen requirement coincides with the grade 2 it defines
+    (lead 0 h, no false alarms) and would otherwise win while warning of nothing.
+    """
     single = [r for r in rows if r["reference"] == SYSTEM and r["rule"] != "any alert"]
 
     def merit(row: dict[str, object]) -> float:
-        warned = row["warned_share_ge2"]
+        warned = row["ahead_share_ge2"]
         false_alarm = row["false_alarm_ge2"]
         return float(warned or 0.0) - float(false_alarm or 0.0)  # type: ignore[arg-type]
 
@@ -163,14 +171,22 @@ def main() -> None:
     )
     print("hay_2017_high_risk needs MCP-1, which the simulator does not chart: silent by design.")
     rows = performance_rows(alerts, grades, SYSTEM) + performance_rows(alerts, truth, "truth")
-    print("warned = reached grade >= g with the alert at or before it (share of those reaching g); lead = hours")
-    print("before the first grade >= g (median [IQR] among warned); false alarm = share with the alert among")
-    print("the patients who never reached grade >= g.")
+    for reference in (SYSTEM, "truth"):
+        row = next(r for r in rows if r["reference"] == reference)
+        counts = ", ".join(
+            f"grade >= {g}: {row[f'reached_ge{g}']} reached, {row[f'never_ge{g}']} never" for g in GRADES
+        )
+        print(f"{reference}: {counts}")
+    print("warned = reached grade >= g with the alert at or before it, ahead = strictly before (shares of those")
+    print("reaching g); lead = hours before the first grade >= g (median [IQR] among warned); false alarm = share")
+    print("with the alert among the patients who never reached grade >= g.")
     print_table(rows)
     print(NOT_VALIDATION)
     best = best_rule(rows)
-    print(f"best single rule (warned share − false-alarm rate, grade >= 2, {SYSTEM}): {best['rule']}")
-    print(f"lead_time_h_ge2={_fmt(best['lead_median_h_ge2'])} false_alarm_ge2={_fmt(best['false_alarm_ge2'])}")
+    print(f"best single rule (share warned ahead − false-alarm rate, grade >= 2, {SYSTEM}): {best['rule']}")
+    false_alarm = best["false_alarm_ge2"]
+    rate = "—" if false_alarm is None else f"{float(false_alarm):.3f}"  # type: ignore[arg-type]
+    print(f"lead_time_h_ge2={_fmt(best['lead_median_h_ge2'])} false_alarm_ge2={rate}")
 
 
 if __name__ == "__main__":

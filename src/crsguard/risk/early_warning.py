@@ -69,9 +69,7 @@ class Condition(BaseModel):
         if spec is None:
             raise ValueError(f"unknown quantity {self.quantity!r} (interop.md §1.1)")
         if spec.canonical_unit != self.unit:
-            raise ValueError(
-                f"{self.quantity}: threshold unit {self.unit!r} is not canonical {spec.canonical_unit!r}"
-            )
+            raise ValueError(f"{self.quantity}: threshold unit {self.unit!r} is not canonical {spec.canonical_unit!r}")
         return self
 
     def holds(self, value: pl.Expr) -> pl.Expr:
@@ -113,9 +111,7 @@ class WarningRule(BaseModel):
         if self.kind == "fold_rise" and (self.fold is None or self.lookback_hours is None):
             raise ValueError(f"rule {self.id}: fold_rise needs fold and lookback_hours")
         if self.requires_confirmation != bool(self.confirmation_reason):
-            raise ValueError(
-                f"rule {self.id}: requires_confirmation and confirmation_reason must go together"
-            )
+            raise ValueError(f"rule {self.id}: requires_confirmation and confirmation_reason must go together")
         if self.research_flag and not self.requires_confirmation:
             raise ValueError(f"rule {self.id}: a research-flag rule must require clinician confirmation")
         return self
@@ -155,9 +151,7 @@ class WarningRules(BaseModel):
         for rule in self.rules:
             if rule.id == rule_id:
                 return rule
-        raise KeyError(
-            f"unknown early-warning rule {rule_id!r}; known: {', '.join(r.id for r in self.rules)}"
-        )
+        raise KeyError(f"unknown early-warning rule {rule_id!r}; known: {', '.join(r.id for r in self.rules)}")
 
 
 @cache
@@ -206,9 +200,7 @@ def _prepare(observations: pl.DataFrame, t0: pl.DataFrame) -> pl.DataFrame:
         observations.select("patient_id", _utc("time"), "quantity", pl.col("value").cast(pl.Float64))
         .drop_nulls("value")
         .join(t0.select("patient_id", _utc("t0")), on="patient_id")
-        .with_columns(
-            hours_since_t0=(pl.col("time") - pl.col("t0")).dt.total_microseconds() * _HOURS_PER_MICROSECOND
-        )
+        .with_columns(hours_since_t0=(pl.col("time") - pl.col("t0")).dt.total_microseconds() * _HOURS_PER_MICROSECOND)
         .sort("patient_id", "time")
     )
 
@@ -226,7 +218,10 @@ def _evidence_item(quantity: pl.Expr, time: str, value: str) -> pl.Expr:
 
 
 def _first_per_patient(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.sort("patient_id", "time").unique(subset="patient_id", keep="first", maintain_order=True)
+    """The earliest row per patient; of several at the same time the highest value (independent of row order)."""
+    return frame.sort(["patient_id", "time", "value"], descending=[False, False, True]).unique(
+        subset="patient_id", keep="first", maintain_order=True
+    )
 
 
 # ----------------------------------------------------------------------------------------------- rule kinds
@@ -331,9 +326,7 @@ def empty_events() -> pl.DataFrame:
     return pl.DataFrame(schema=EVENT_SCHEMA)
 
 
-def selected_rules(
-    rule_ids: Iterable[str] | None = None, *, include_research: bool = False
-) -> list[WarningRule]:
+def selected_rules(rule_ids: Iterable[str] | None = None, *, include_research: bool = False) -> list[WarningRule]:
     """The rules to run: the named ones, or every non-research rule (plus research rules when asked)."""
     rules = warning_rules()
     if rule_ids is not None:
@@ -355,8 +348,7 @@ def detect_signals(
     """
     course = _prepare(observations, t0)
     frames = [
-        _as_events(_fired(course, rule), rule)
-        for rule in selected_rules(rule_ids, include_research=include_research)
+        _as_events(_fired(course, rule), rule) for rule in selected_rules(rule_ids, include_research=include_research)
     ]
     events = pl.concat([empty_events(), *frames], how="vertical")
     return events.sort("patient_id", "time", "rule")

@@ -102,9 +102,7 @@ def hematotox_points_column(quantity: str) -> str:
 def hematotox_on_cutoff() -> pl.Expr:
     """True where an input sits exactly on a cut-off: the boundary convention [A] decided a point (§1.5)."""
     table = hematotox_table()
-    hits = [
-        pl.col(v.quantity).is_in(list(table.cut_points(v.quantity))).fill_null(False) for v in table.variables
-    ]
+    hits = [pl.col(v.quantity).is_in(list(table.cut_points(v.quantity))).fill_null(False) for v in table.variables]
     return pl.any_horizontal(hits)
 
 

@@ -74,8 +74,7 @@ def _parse_quantity(quantity: str, raw: object) -> InputValue:
     if isinstance(raw, Mapping):
         if set(raw) != {"value", "unit"}:
             raise ValueError(
-                f"{quantity}: an object value must have exactly the keys 'value' and 'unit', "
-                f"got {sorted(raw)}"
+                f"{quantity}: an object value must have exactly the keys 'value' and 'unit', got {sorted(raw)}"
             )
         value, unit = raw["value"], raw["unit"]
         if not _is_number(value) or not math.isfinite(float(value)):
@@ -85,8 +84,7 @@ def _parse_quantity(quantity: str, raw: object) -> InputValue:
         converted = vocabulary.canonical(quantity, float(value), unit)
         return InputValue(value=converted, unit=canonical_unit, given_value=float(value), given_unit=unit)
     raise ValueError(
-        f"{quantity}: expected a number in {canonical_unit} or an object "
-        f'{{"value": number, "unit": text}}, got {raw!r}'
+        f'{quantity}: expected a number in {canonical_unit} or an object {{"value": number, "unit": text}}, got {raw!r}'
     )
 
 
@@ -119,9 +117,7 @@ def parse_baseline(raw: object) -> BaselineInputs:
     if not isinstance(raw, Mapping):
         raise RiskInputError([f"input must be a JSON object of baseline values, got {type(raw).__name__}"])
     allowed = allowed_keys()
-    problems = [
-        f"unknown key {key!r}; allowed keys: {', '.join(allowed)}" for key in raw if key not in allowed
-    ]
+    problems = [f"unknown key {key!r}; allowed keys: {', '.join(allowed)}" for key in raw if key not in allowed]
     values: dict[str, InputValue] = {}
     flags: dict[str, bool | None] = {}
     age: float | None = None

@@ -24,9 +24,7 @@ def relative_odds(log2_from: float, log2_to: float, odds_ratio_per_doubling: flo
     return float(ratio ** (log2_to - log2_from))
 
 
-def shifted_probability(
-    probability: float, log2_delta: float, odds_ratio_per_doubling: float | None = None
-) -> float:
+def shifted_probability(probability: float, log2_delta: float, odds_ratio_per_doubling: float | None = None) -> float:
     """logit^-1(logit(p) + ln(OR) × delta log2EASIX): a calibrated probability moved along the EASIX axis."""
     if not 0.0 < probability < 1.0:
         raise ValueError(f"probability must be strictly between 0 and 1, got {probability}")

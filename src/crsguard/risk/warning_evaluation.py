@@ -4,7 +4,8 @@ Used on simulated cohorts: the figures describe the simulator as much as the rul
 validation. Definitions (local choices, stated in every summary):
 
 * lead time = first grade >= g time − first signal time, in hours (positive: the signal came first);
-* warned = a patient who reached grade >= g and had a signal at or before that time;
+* warned = a patient who reached grade >= g and had a signal at or before that time; warned ahead = strictly
+  before it (a signal at the same time as the grade, e.g. the oxygen that defines it, warns of nothing);
 * false-alarm rate = share of the patients who never reached grade >= g that had at least one signal.
 """
 
@@ -71,19 +72,17 @@ class WarningPerformance:
     never_reached: int
     false_alarms: int
     false_alarm_rate: float | None
+    warned_ahead: int = 0
 
     def describe(self) -> str:
         if self.median_lead_hours is None:
             lead = "no warned patient"
         else:
-            lead = (
-                f"median lead {self.median_lead_hours:.1f} h "
-                f"(IQR {self.lead_hours_q1:.1f}-{self.lead_hours_q3:.1f})"
-            )
+            lead = f"median lead {self.median_lead_hours:.1f} h (IQR {self.lead_hours_q1:.1f}-{self.lead_hours_q3:.1f})"
         rate = "n/a" if self.false_alarm_rate is None else f"{100 * self.false_alarm_rate:.1f}%"
         return (
             f"grade >= {self.grade_at_least}: {self.reached}/{self.patients} reached it, "
-            f"{self.warned} warned beforehand, {lead}; "
+            f"{self.warned} warned at or before it ({self.warned_ahead} strictly before), {lead}; "
             f"false alarms {self.false_alarms}/{self.never_reached} ({rate}). "
             "Simulated figures are not clinical validation."
         )
@@ -110,4 +109,5 @@ def summarise(per_patient: pl.DataFrame, grade_at_least: int) -> WarningPerforma
         never_reached=never.height,
         false_alarms=false_alarms,
         false_alarm_rate=false_alarms / never.height if never.height else None,
+        warned_ahead=per_patient.filter(pl.col("warned") & (pl.col("lead_hours") > 0)).height,
     )
