@@ -430,3 +430,9 @@ def test_alerts_on_a_simulated_cohort_through_the_reader_and_the_timeline_engine
     assert (confirmation == alerts["requires_confirmation"]).all()
     per_patient_first_fever = alerts.filter(pl.col("rule") == "first_fever").group_by("patient_id").len()
     assert (per_patient_first_fever["len"] == 1).all()
+
+
+def test_an_empty_t0_is_an_error_naming_the_patient() -> None:
+    empty_t0 = pl.DataFrame({"patient_id": ["a"], "t0": [None]}, schema={"patient_id": pl.String, "t0": UTC})
+    with pytest.raises(ValueError, match="t0 is empty for patient"):
+        course_alerts(observations(temperature("a", 9, 38.4)), interventions(), grades(), empty_t0)

@@ -11,7 +11,8 @@ canonical quantity names and units, timezone-aware UTC times) and the long grade
 * ``observations``: ``patient_id, time, quantity, value`` and, when coded rows are present, ``value_code``
   (``oxygen_delivery_device`` readings, interop.md §1.1);
 * ``interventions``: ``patient_id, kind, agent, start_time, end_time`` and optionally ``rate_value, rate_unit,
-  bolus`` (interop.md §8.4; an absent ``rate_value`` or ``bolus`` column counts as "not recorded");
+  bolus`` (interop.md §8.4; an absent ``rate_value`` or ``bolus`` column counts as "not recorded"); rows are taken
+  as given, so ``not-done`` / ``entered-in-error`` rows must already be dropped (the reader does, §8.4);
 * ``grades``: ``patient_id, time, system, grade`` (the in-memory series, ``timeline.course.grade_series``) or
   ``eval_time`` instead of ``time`` (the §8.6 ``grades`` table); ``lower_bound`` is used when present;
 * ``patients``: ``patient_id, t0``. Without it t0 is the earliest ``product_administration`` start, else the
@@ -40,7 +41,7 @@ from crsguard.model import vocabulary
 from crsguard.risk.early_warning import (
     ColumnKind,
     CourseRule,
-    _require_columns,
+    require_columns,
     detect_signals,
     grade_escalations,
     warning_rules,
@@ -108,7 +109,7 @@ def _grade_series(grades: pl.DataFrame) -> pl.DataFrame:
     ``drivers`` JSON of the §8.6 table, else null)."""
     if "time" not in grades.columns and "eval_time" in grades.columns:
         grades = grades.rename({"eval_time": "time"})
-    _require_columns(grades, _GRADE_COLUMNS, "grades")
+    require_columns(grades, _GRADE_COLUMNS, "grades")
     if "lower_bound" in grades.columns:
         lower_bound = pl.col("lower_bound")
     elif "drivers" in grades.columns:
@@ -127,7 +128,7 @@ def _optional(frame: pl.DataFrame, column: str, dtype: pl.DataType) -> pl.Expr:
 def _infusion_times(patients: pl.DataFrame | None, interventions: pl.DataFrame, grades: pl.DataFrame) -> pl.DataFrame:
     """``patient_id, t0``: from ``patients``, else the product administration, else the first evaluation time."""
     if patients is not None:
-        _require_columns(patients, _PATIENT_COLUMNS, "patients")
+        require_columns(patients, _PATIENT_COLUMNS, "patients")
         return patients.select("patient_id", _utc("t0"))
     administered = (
         interventions.filter(pl.col("kind") == "product_administration")
@@ -355,11 +356,14 @@ def course_alerts(
     patients: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """All early-warning alerts of a cohort's courses (schema ``ALERT_SCHEMA``); see the module docstring."""
-    _require_columns(observations, _OBSERVATION_COLUMNS, "observations")
-    _require_columns(interventions, _INTERVENTION_COLUMNS, "interventions")
+    require_columns(observations, _OBSERVATION_COLUMNS, "observations")
+    require_columns(interventions, _INTERVENTION_COLUMNS, "interventions")
     series = _grade_series(grades)
     interventions = interventions.with_columns(_utc("start_time"), _utc("end_time"))
     t0 = _infusion_times(patients, interventions, series)
+    if t0["t0"].null_count():
+        ids = ", ".join(t0.filter(pl.col("t0").is_null())["patient_id"].head(5).to_list())
+        raise ValueError(f"patients: t0 is empty for patient(s) {ids}; t0 is required (interop.md §8.3)")
     if t0["patient_id"].is_duplicated().any():
         raise ValueError("patients: more than one t0 for a patient (one row per patient and course, interop.md §8.3)")
     _check_every_patient_has_t0(t0, {"observations": observations, "interventions": interventions, "grades": series})

@@ -171,7 +171,7 @@ def _kind_ok(dtype: pl.DataType, kind: ColumnKind) -> bool:
     return dtype.is_numeric()
 
 
-def _require_columns(frame: pl.DataFrame, columns: dict[str, ColumnKind], name: str) -> None:
+def require_columns(frame: pl.DataFrame, columns: dict[str, ColumnKind], name: str) -> None:
     """Fail with a message naming the missing or mistyped column (never guess a conversion)."""
     for column, kind in columns.items():
         if column not in frame.schema:
@@ -188,8 +188,8 @@ def _utc(column: str) -> pl.Expr:
 
 def _prepare(observations: pl.DataFrame, t0: pl.DataFrame) -> pl.DataFrame:
     """Observations joined to t0, with hours since t0; patients without t0 are an error, not skipped."""
-    _require_columns(observations, OBSERVATION_COLUMNS, "observations")
-    _require_columns(t0, T0_COLUMNS, "t0")
+    require_columns(observations, OBSERVATION_COLUMNS, "observations")
+    require_columns(t0, T0_COLUMNS, "t0")
     if t0["patient_id"].is_duplicated().any():
         raise ValueError("t0: more than one t0 for a patient")
     missing = observations.select("patient_id").unique().join(t0, on="patient_id", how="anti")
@@ -361,7 +361,7 @@ def grade_escalations(grades: pl.DataFrame) -> pl.DataFrame:
     series counts as an escalation when its grade is >= 1 (the previous grade is unknown, reported as null).
     Output: ``patient_id, time, system, previous_grade, grade``.
     """
-    _require_columns(grades, GRADE_COLUMNS, "grades")
+    require_columns(grades, GRADE_COLUMNS, "grades")
     previous = pl.col("grade").shift(1).over("patient_id", "system", order_by="time")
     return (
         grades.select("patient_id", _utc("time"), "system", "grade")
