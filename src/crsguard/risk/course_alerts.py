@@ -41,9 +41,9 @@ from crsguard.model import vocabulary
 from crsguard.risk.early_warning import (
     ColumnKind,
     CourseRule,
-    require_columns,
     detect_signals,
     grade_escalations,
+    require_columns,
     warning_rules,
 )
 from crsguard.risk.results import CONFIRMATION_TEXT
