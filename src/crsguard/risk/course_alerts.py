@@ -215,7 +215,7 @@ def _with_rule(frame: pl.DataFrame, rule: CourseRule) -> pl.DataFrame:
     )
 
 
-def _hours_since_t0(t0: pl.DataFrame) -> pl.Expr:
+def _hours_since_t0() -> pl.Expr:
     return (pl.col("time") - pl.col("t0")).dt.total_microseconds() * _HOURS_PER_MICROSECOND
 
 
@@ -232,7 +232,7 @@ def _escalation_alerts(series: pl.DataFrame, t0: pl.DataFrame) -> pl.DataFrame:
         pl.col("grade").cast(pl.String),
         bound.otherwise(pl.lit("")),
     )
-    frame = rises.join(t0, on="patient_id", how="left").with_columns(hours_since_t0=_hours_since_t0(t0), values=values)
+    frame = rises.join(t0, on="patient_id", how="left").with_columns(hours_since_t0=_hours_since_t0(), values=values)
     return _with_rule(frame, warning_rules().course_rule("grade_rise"))
 
 
@@ -341,7 +341,7 @@ def _support_alerts(intervals: pl.DataFrame, t0: pl.DataFrame, basis: str) -> pl
         pl.lit(None, pl.String).alias("system"),
         pl.format("{} started at {}", "label", _clock("start")).alias("values"),
     )
-    return _with_rule(frame.with_columns(hours_since_t0=_hours_since_t0(t0)), warning_rules().course_rule(basis))
+    return _with_rule(frame.with_columns(hours_since_t0=_hours_since_t0()), warning_rules().course_rule(basis))
 
 
 # ---------------------------------------------------------------------------------------------------- entry
