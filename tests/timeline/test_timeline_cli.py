@@ -23,6 +23,10 @@ def test_regrade_writes_every_table_with_registry_ids(simulated_dir: Path, tmp_p
     summary = pl.read_parquet(tmp_path / "out" / "patient_summary.parquet")
     assert {"patient_id", "system", "max_grade"} <= set(summary.columns)
     assert "Concordance" in result.output
+    alerts = pl.read_parquet(tmp_path / "out" / "alerts.parquet")
+    assert {"patient_id", "time", "rule", "system", "values", "source", "requires_confirmation"} <= set(alerts.columns)
+    fevers = alerts.filter(pl.col("rule") == "first_fever")
+    assert fevers.height == fevers["patient_id"].n_unique() > 0  # one first fever per febrile patient
 
 
 def test_regrade_csv_and_refuses_to_overwrite(simulated_dir: Path, tmp_path: Path) -> None:

@@ -21,10 +21,11 @@ from crsguard.io.longformat import FORMATS, DatasetWriter, FileFormat, LongForma
 from crsguard.io.reader import Dataset, ReadOptions, empty_quarantine, scan_raw, validate_tables
 from crsguard.model.errors import InputError
 from crsguard.model.vocabulary import PRODUCTS, VocabularyError
+from crsguard.risk import ALERT_SCHEMA, course_alerts
 from crsguard.timeline import course
 from crsguard.timeline.config import TimelineConfig
 
-OUTPUT_TABLES = ("grades", "episodes", "daily", "patient_summary", "concordance", "quarantine")
+OUTPUT_TABLES = ("grades", "episodes", "daily", "patient_summary", "concordance", "alerts", "quarantine")
 REFERENCE_SYSTEM = "astct2019"
 #: Concordance compares CRS systems with each other (ICANS grades another syndrome).
 CRS_SYSTEMS = tuple(s.id for s in registry.by_toxicity("crs"))
@@ -44,6 +45,7 @@ class _Collector:
         self.daily: list[pl.DataFrame] = []
         self.summary: list[pl.DataFrame] = []
         self.quarantine: list[pl.DataFrame] = []
+        self.alerts: list[pl.DataFrame] = []
         self.results: list[BatchResult] = []
         self.keep_results = False
 
@@ -58,6 +60,9 @@ class _Collector:
             self.episodes.append(result.episodes)
             self.daily.append(result.daily)
             self.summary.append(result.summary)
+            self.alerts.append(
+                course_alerts(dataset.observations, dataset.interventions, result.series, dataset.patients)
+            )
             if self.keep_results:
                 self.results.append(result)
         if self.progress is not None and self.task is not None:
@@ -72,6 +77,7 @@ class _Collector:
             "concordance": course.concordance(summary.filter(pl.col("system").is_in(CRS_SYSTEMS)), REFERENCE_SYSTEM)
             if summary.height
             else pl.DataFrame(),
+            "alerts": pl.concat(self.alerts) if self.alerts else pl.DataFrame(schema=ALERT_SCHEMA),
             "quarantine": pl.concat(self.quarantine, how="diagonal_relaxed") if self.quarantine else empty_quarantine(),
         }
 
