@@ -43,6 +43,9 @@ class Cutoff(_Frozen):
     def describe(self) -> str:
         return f"{self.category_above} if value {self.operator} {self.value:g}; applies to {self.applies_to}"
 
+    def describe_short(self) -> str:
+        return f"{self.operator} {self.value:g} → {self.category_above}, else {self.category_otherwise}"
+
 
 class ScoreDefinition(_Frozen):
     """Everything a result must say about a score besides its value (risk §1.2-§1.5)."""

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from crsguard.risk.definitions import Cutoff
+
 CONFIRMATION_TEXT = "requires clinician confirmation"
 """Text every result that depends on unverified [U] or assumed [A] content must carry (spec README)."""
 
@@ -19,19 +21,6 @@ class Source(_Result):
     spec_section: str
 
 
-class CutoffUsed(_Result):
-    operator: str
-    value: float
-    category_above: str
-    category_otherwise: str
-    applies_to: str
-    effect: str
-    source: str
-
-    def describe_short(self) -> str:
-        return f"{self.operator} {self.value:g} → {self.category_above}, else {self.category_otherwise}"
-
-
 class ScoreResult(_Result):
     """One validated (or display-only) score for one patient, with everything needed to read it safely."""
 
@@ -40,7 +29,7 @@ class ScoreResult(_Result):
     value: int | float | None
     log2_value: float | None
     category: str | None
-    cutoff: CutoffUsed | None
+    cutoff: Cutoff | None
     no_cutoff_reason: str | None
     predicts: str
     validation_population: str

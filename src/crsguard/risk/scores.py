@@ -18,7 +18,7 @@ from crsguard.risk.formulas import (
     score_expressions,
 )
 from crsguard.risk.inputs import BaselineInputs, baseline_from_canonical
-from crsguard.risk.results import CONFIRMATION_TEXT, CutoffUsed, ScoreResult, Source
+from crsguard.risk.results import CONFIRMATION_TEXT, ScoreResult, Source
 
 
 def _one_row(baseline: BaselineInputs) -> pl.DataFrame:
@@ -122,7 +122,7 @@ def _result(
         value=value,
         log2_value=log2_value,
         category=row.get(f"{definition.name}_category"),
-        cutoff=CutoffUsed(**cutoff.model_dump()) if cutoff is not None else None,
+        cutoff=cutoff,
         no_cutoff_reason=definition.no_cutoff_reason,
         predicts=definition.predicts,
         validation_population=definition.validation_population,

@@ -26,41 +26,6 @@ from crsguard.simulate.patient import SimulatedPatient
 US_PER_MINUTE = 60_000_000
 MINUTES_PER_HOUR = 60
 
-# Quantities the simulator charts; their index is the integer code used in the column buffers.
-CHARTED_QUANTITIES: tuple[str, ...] = (
-    "body_temperature",
-    "heart_rate",
-    "systolic_bp",
-    "diastolic_bp",
-    "mean_arterial_pressure",
-    "respiratory_rate",
-    "spo2",
-    "oxygen_flow_rate",
-    "fio2",
-    "body_weight",
-    "ice_total",
-    "ice_orientation",
-    "ice_naming",
-    "ice_commands",
-    "ice_writing",
-    "ice_attention",
-    "ice_unable",
-    "consciousness_astct",
-    "crp",
-    "ferritin",
-    "ldh",
-    "fibrinogen",
-    "ast",
-    "alt",
-    "bilirubin_total",
-    "creatinine",
-    "wbc",
-    "anc",
-    "lymphocytes_abs",
-    "hemoglobin",
-    "platelets",
-)
-Q = {name: index for index, name in enumerate(CHARTED_QUANTITIES)}
 VITALS = (
     "body_temperature",
     "heart_rate",
@@ -83,11 +48,29 @@ ICE = (
     "ice_unable",
     "consciousness_astct",
 )
+LABS = (
+    "crp",
+    "ferritin",
+    "ldh",
+    "fibrinogen",
+    "ast",
+    "alt",
+    "bilirubin_total",
+    "creatinine",
+    "wbc",
+    "anc",
+    "lymphocytes_abs",
+    "hemoglobin",
+    "platelets",
+)
+# Quantities the simulator charts; their index is the integer code used in the column buffers.
+CHARTED_QUANTITIES: tuple[str, ...] = (*VITALS, *ICE, *LABS)
+Q = {name: index for index, name in enumerate(CHARTED_QUANTITIES)}
 ICE_ITEM_MAX = (4, 3, 1, 1, 1)
 SOURCE_OF_QUANTITY = {
     **{q: "ehr-vitals" for q in VITALS},
     **{q: "manual-ice-form" for q in ICE},
-    **{q: "lis" for q in CHARTED_QUANTITIES if q not in VITALS and q not in ICE},
+    **{q: "lis" for q in LABS},
 }
 METHODS = ("calculated", "measured", "sedation", "unarousable")
 CODES = ("true", "normal", "awakens_to_voice", "awakens_to_tactile", "unarousable_or_coma")
