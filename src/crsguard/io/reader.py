@@ -706,6 +706,8 @@ def validate_tables(
             before = clean.height
             clean = latest_amendments(clean)
             dropped["observations_amended"] = before - clean.height
+            clean, disagreeing = inconsistent_ice_totals(clean, ingested_at)
+            quarantined.append(disagreeing)
         good[table] = clean
     quarantine = (
         pl.concat([q for q in quarantined if q.height], how="diagonal_relaxed")
@@ -720,6 +722,43 @@ def validate_tables(
         _order_quarantine(quarantine),
         dropped,
     )
+
+
+#: The five ICE items whose sum `ice_total` must equal when all are charted (interop.md §1.1).
+ICE_ITEMS = ("ice_orientation", "ice_naming", "ice_commands", "ice_writing", "ice_attention")
+
+
+def inconsistent_ice_totals(clean: pl.DataFrame, ingested_at: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(kept rows, quarantine rows): an `ice_total` that differs from the sum of the five items charted at the same
+    patient and time is outside its plausible range (interop.md §1.1 "= sum of items when all items present") and
+    is quarantined as OUT_OF_RANGE (§1.5, §8.7); the items stand, so the grader never sees the contradiction.
+    The quarantine row holds the canonical row as text (for a score, canonical and original values are the same).
+    """
+    items = (
+        clean.filter(pl.col("quantity").is_in(ICE_ITEMS))
+        .group_by("patient_id", "time")
+        .agg(pl.col("value").sum().alias("__sum"), pl.col("quantity").n_unique().alias("__items"), pl.len())
+        .filter((pl.col("__items") == len(ICE_ITEMS)) & (pl.col("len") == len(ICE_ITEMS)))
+    )
+    totals = clean.with_row_index("__row").filter(pl.col("quantity") == "ice_total")
+    bad = totals.join(items, on=["patient_id", "time"]).filter(pl.col("value") != pl.col("__sum"))
+    if bad.is_empty():
+        return clean, pl.DataFrame()
+    detail = pl.format(
+        "ice_total: value {} disagrees with the sum of its items {} = {} charted at the same time (interop.md §1.1)",
+        pl.col("value"),
+        pl.lit(", ".join(ICE_ITEMS)),
+        pl.col("__sum"),
+    )
+    rows = bad.select(
+        *(pl.col(c).cast(pl.String) for c in clean.columns),
+        pl.lit("observations").alias("table"),
+        pl.lit(Reason.OUT_OF_RANGE.value).alias("reason"),
+        detail.alias("detail"),
+        pl.lit(ingested_at).cast(UTC_TIMESTAMP).alias("ingested_at"),
+    )
+    kept = clean.with_row_index("__row").filter(~pl.col("__row").is_in(bad["__row"].implode())).drop("__row")
+    return kept, rows
 
 
 #: interop.md §8.2 `record_id`: unique within `source`; a re-sent record replaces the earlier one.

@@ -13,6 +13,7 @@ import polars as pl
 
 from crsguard.grading.crs_derived import FEVER_C
 from crsguard.model import toxicity as tox
+from crsguard.timeline.assessments import ICE_ITEMS, ice_assessment_keys, ice_items_of_key, ice_total_of_key
 from crsguard.timeline.config import TimelineConfig
 
 
@@ -40,7 +41,7 @@ WINDOW_RULES: tuple[WindowRule, ...] = (
     WindowRule("alc", "lymphocytes_abs", "min", "interop.md §1.5 (lymphocytes_abs → alc, lowest value)"),
     WindowRule("spo2_rest", "spo2", "min", "interop.md §1.5 (lowest value)"),
     WindowRule("heart_rate", "heart_rate", "max", "interop.md §1.5 (highest value)"),
-    WindowRule("ice_total", "ice_total", "min", "interop.md §1.5 (assessment with the lowest ice_total)"),
+    WindowRule("capd_total", "capd_total", "max", "interop.md §1.5 (highest CAPD total)"),
 )
 
 
@@ -92,7 +93,39 @@ ICE_STATUS_OF_REASON: dict[str, str] = {
     "language": tox.IceStatus.not_assessable_language.value,
 }
 OTHER_REASON = tox.IceStatus.not_assessable_other.value
+#: capd_unable reason → capd_status (interop.md §1.5 "status as for ICE"); any other reason → not_assessable_other.
+CAPD_STATUS_OF_REASON: dict[str, str] = {
+    "unarousable": tox.CapdStatus.not_assessable_unarousable.value,
+    "sedation": tox.CapdStatus.not_assessable_sedation.value,
+    "neuromuscular_blockade": tox.CapdStatus.not_assessable_nmb.value,
+}
 
+
+@dataclass(frozen=True)
+class UnableRule:
+    """`<instrument>_status` from the `quantity` flag (`value_code` true, `method` = reason) and the total
+    (interop.md §1.5): `unarousable` first, then a total (assessed), then the other reasons, then `other`."""
+
+    instrument: str
+    quantity: str
+    status_of_reason: dict[str, str]
+    other: str
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return (*self.status_of_reason, "other")
+
+    def column(self, reason: str) -> str:
+        return f"__{self.instrument}_{reason}"
+
+
+UNABLE_RULES: tuple[UnableRule, ...] = (
+    UnableRule("ice", "ice_unable", ICE_STATUS_OF_REASON, OTHER_REASON),
+    UnableRule("capd", "capd_unable", CAPD_STATUS_OF_REASON, tox.CapdStatus.not_assessable_other.value),
+)
+
+#: Scores whose baseline is the last total before t0 (interop.md §1.5).
+SCORES = ("ice", "capd")
 WEIGHT_QUANTITY = "body_weight"
 DOSING_METHOD = "dosing"
 TEMPERATURE_QUANTITY = "body_temperature"
@@ -112,12 +145,14 @@ def _value_columns(present: set[str], with_reference: set[str]) -> list[pl.Expr]
         .replace_strict(_LOC_RANK, default=None, return_dtype=pl.Int64)
     )
     columns.append(pl.when(quantity == "consciousness_astct").then(rank).alias("__loc_rank"))
-    unable = (quantity == "ice_unable") & (pl.col("value_code") == "true")
     reason = pl.col("method")
-    for name in ICE_STATUS_OF_REASON:
-        columns.append(pl.when(unable & (reason == name)).then(1).alias(f"__ice_{name}"))
-    known = list(ICE_STATUS_OF_REASON)
-    columns.append(pl.when(unable & (reason.is_null() | ~reason.is_in(known))).then(1).alias("__ice_other"))
+    for unable_rule in UNABLE_RULES:
+        unable = (quantity == unable_rule.quantity) & (pl.col("value_code") == "true")
+        for name in unable_rule.status_of_reason:
+            columns.append(pl.when(unable & (reason == name)).then(1).alias(unable_rule.column(name)))
+        known = list(unable_rule.status_of_reason)
+        other = unable & (reason.is_null() | ~reason.is_in(known))
+        columns.append(pl.when(other).then(1).alias(unable_rule.column("other")))
     weight = quantity == WEIGHT_QUANTITY
     dosing = pl.col("method") == DOSING_METHOD
     columns.append(pl.when(weight & dosing.fill_null(False).not_()).then(value).alias("__weight_measured"))
@@ -135,7 +170,9 @@ def _value_columns(present: set[str], with_reference: set[str]) -> list[pl.Expr]
 
 
 _USED_QUANTITIES = frozenset(
-    {r.quantity for r in WINDOW_RULES} | {"consciousness_astct", "ice_unable", WEIGHT_QUANTITY, TEMPERATURE_QUANTITY}
+    {r.quantity for r in WINDOW_RULES}
+    | {r.quantity for r in UNABLE_RULES}
+    | {"consciousness_astct", WEIGHT_QUANTITY, TEMPERATURE_QUANTITY}
 )
 
 
@@ -163,17 +200,18 @@ def observation_fields(grid: pl.DataFrame, observations: pl.DataFrame, config: T
         .filter(pl.col("quantity").is_in(list(_USED_QUANTITIES)))
         .select("patient_id", "time", *_value_columns(present, with_reference), pl.lit(False).alias("__grid"))
     )
+    ice = ice_assessment_keys(observations.lazy()).with_columns(pl.lit(False).alias("__grid"))
     rows = grid.lazy().select("patient_id", "time", pl.lit(True).alias("__grid"))
-    both = pl.concat([obs, rows], how="diagonal_relaxed").sort("patient_id", "time", "__grid")
+    both = pl.concat([obs, ice, rows], how="diagonal_relaxed").sort("patient_id", "time", "__grid")
     windowed = [r for r in WINDOW_RULES if r.quantity in present]
-    reasons = (*ICE_STATUS_OF_REASON, "other")
     aggregations = [
         (pl.col(f"__v_{r.field}").max() if r.worst == "max" else pl.col(f"__v_{r.field}").min()).alias(r.field)
         for r in windowed
     ]
     aggregations += [
         pl.col("__loc_rank").max(),
-        *(pl.col(f"__ice_{name}").max() for name in reasons),
+        pl.col("__ice_key").min(),
+        *(pl.col(rule.column(name)).max() for rule in UNABLE_RULES for name in rule.reasons),
         pl.col("__fever_time").min().alias("fever_onset_time"),
     ]
     rolled = both.rolling("time", period=config.window, group_by="patient_id").agg(aggregations)
@@ -196,14 +234,21 @@ def observation_fields(grid: pl.DataFrame, observations: pl.DataFrame, config: T
         graded.with_columns(*absent)
         .with_columns(
             _loc(pl.col("__loc_rank")).alias("loc"),
-            *_ice(pl.col("ice_total"), reasons={n: pl.col(f"__ice_{n}") for n in reasons}),
+            _status(UNABLE_RULES[0], ice_total_of_key(pl.col("__ice_key"))).alias("ice_status"),
+            _status(UNABLE_RULES[1], pl.col("capd_total")).alias("capd_status"),
+        )
+        .with_columns(
+            *_assessed_scores(),
         )
         .select(
             "patient_id",
             "time",
-            *(r.field for r in WINDOW_RULES if r.field != "ice_total"),
+            *(r.field for r in WINDOW_RULES if r.field != "capd_total"),
             "ice_total",
+            *ICE_ITEMS,
             "ice_status",
+            "capd_total",
+            "capd_status",
             "loc",
             pl.coalesce("__weight_measured", "__weight_dosing").alias("__weight_observed"),
             "fever_onset_time",
@@ -213,11 +258,12 @@ def observation_fields(grid: pl.DataFrame, observations: pl.DataFrame, config: T
 
 
 def baseline_fields(patients: pl.LazyFrame, observations: pl.LazyFrame) -> pl.LazyFrame:
-    """Per patient: laboratory baselines, `ferritin_at_infusion` and `ice_baseline_total` (interop.md §1.5).
+    """Per patient: laboratory baselines, `ferritin_at_infusion`, `ice_baseline_total` and `capd_baseline_total`
+    (interop.md §1.5).
 
     Lab baselines: last value before `lymphodepletion_start` for a CAR-T, before t0 for a TCE; null for a CAR-T
     whose lymphodepletion start is unknown (other-toxicities.md A-35). Ferritin: last value at or before t0.
-    ICE: last total before t0.
+    ICE and CAPD: last charted total before t0.
     """
     cutoffs = patients.select(
         "patient_id",
@@ -228,11 +274,15 @@ def baseline_fields(patients: pl.LazyFrame, observations: pl.LazyFrame) -> pl.La
         .alias("__lab_cutoff"),
     )
     joined = observations.select("patient_id", "time", "quantity", "value").join(cutoffs, on="patient_id")
-    wanted = {**BASELINE_QUANTITIES, "ferritin_at_infusion": "ferritin", "ice_baseline_total": "ice_total"}
+    wanted = {
+        **BASELINE_QUANTITIES,
+        "ferritin_at_infusion": "ferritin",
+        **{f"{score}_baseline_total": f"{score}_total" for score in SCORES},
+    }
     before = {
         field: (pl.col("time") <= pl.col("t0"))
         if field == "ferritin_at_infusion"
-        else (pl.col("time") < (pl.col("t0") if field == "ice_baseline_total" else pl.col("__lab_cutoff")))
+        else (pl.col("time") < (pl.col("t0") if field.endswith("_baseline_total") else pl.col("__lab_cutoff")))
         for field in wanted
     }
     latest = [
@@ -243,7 +293,8 @@ def baseline_fields(patients: pl.LazyFrame, observations: pl.LazyFrame) -> pl.La
         .alias(f)
         for f, q in wanted.items()
     ]
-    return joined.group_by("patient_id").agg(latest).with_columns(pl.col("ice_baseline_total").cast(pl.Int64))
+    totals = [pl.col(f"{score}_baseline_total").cast(pl.Int64) for score in SCORES]
+    return joined.group_by("patient_id").agg(latest).with_columns(totals)
 
 
 def _loc(rank: pl.Expr) -> pl.Expr:
@@ -251,18 +302,29 @@ def _loc(rank: pl.Expr) -> pl.Expr:
     return rank.replace_strict(names, default=None, return_dtype=pl.String)
 
 
-def _ice(total: pl.Expr, reasons: dict[str, pl.Expr]) -> list[pl.Expr]:
-    """ice_status per interop.md §1.5: unarousable first, then a total (assessed), then other reasons."""
+def _status(rule: UnableRule, total: pl.Expr) -> pl.Expr:
+    """`ice_status` / `capd_status` per interop.md §1.5: unarousable first, then a total (assessed), then the other
+    reasons; null when the window holds neither a total nor a flag."""
+    reasons = {name: pl.col(rule.column(name)) for name in rule.reasons}
     ordered = [
-        pl.when(reasons["unarousable"] == 1).then(pl.lit(ICE_STATUS_OF_REASON["unarousable"])),
+        pl.when(reasons["unarousable"] == 1).then(pl.lit(rule.status_of_reason["unarousable"])),
         pl.when(total.is_not_null()).then(pl.lit(tox.IceStatus.assessed.value)),
         *(
             pl.when(reasons[name] == 1).then(pl.lit(value))
-            for name, value in ICE_STATUS_OF_REASON.items()
+            for name, value in rule.status_of_reason.items()
             if name != "unarousable"
         ),
-        pl.when(reasons["other"] == 1).then(pl.lit(OTHER_REASON)),
+        pl.when(reasons["other"] == 1).then(pl.lit(rule.other)),
     ]
-    status = pl.coalesce(ordered)
-    assessed = status == tox.IceStatus.assessed.value
-    return [status.alias("ice_status"), pl.when(assessed).then(total).cast(pl.Int64).alias("ice_total")]
+    return pl.coalesce(ordered)
+
+
+def _assessed_scores() -> list[pl.Expr]:
+    """Totals (and ICE items) only where the status is `assessed`: an unarousable flag in the window wins (§1.5)."""
+    ice_assessed = pl.col("ice_status") == tox.IceStatus.assessed.value
+    capd_assessed = pl.col("capd_status") == tox.CapdStatus.assessed.value
+    return [
+        pl.when(ice_assessed).then(ice_total_of_key(pl.col("__ice_key"))).cast(pl.Int64).alias("ice_total"),
+        *ice_items_of_key(pl.col("__ice_key"), ice_assessed),
+        pl.when(capd_assessed).then(pl.col("capd_total")).cast(pl.Int64).alias("capd_total"),
+    ]

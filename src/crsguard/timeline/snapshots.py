@@ -14,6 +14,7 @@ from crsguard.io.reader import Dataset
 from crsguard.model import toxicity as tox
 from crsguard.timeline.config import GRID_EVERY_OBSERVATION, TimelineConfig
 from crsguard.timeline.events import event_fields, fill_absent
+from crsguard.timeline.icaht import icaht_counts
 from crsguard.timeline.infusions import pressor_segments, vasopressor_fields
 from crsguard.timeline.observations import baseline_fields, observation_fields
 from crsguard.timeline.oxygen import device_intervals, oxygen_fields
@@ -123,7 +124,8 @@ def death_fields(grid_rows: pl.LazyFrame, events: pl.DataFrame) -> pl.LazyFrame:
 
 
 def snapshots(dataset: Dataset, config: TimelineConfig) -> pl.DataFrame:
-    """Snapshot frame (without `fever_masked`, see `masking`) for every patient of the dataset."""
+    """Snapshot frame (without `fever_masked`, see `masking`) for every patient of the dataset, with the ICAHT day
+    counts of `icaht` (other-toxicities.md §5.3) at the last evaluation of each study day."""
     end = data_end(dataset)
     rows = grid(dataset, config, end).collect().lazy()
     observations = dataset.observations.lazy()
@@ -149,9 +151,6 @@ def snapshots(dataset: Dataset, config: TimelineConfig) -> pl.DataFrame:
     if config.absent_device_means_room_air:
         fills.append(pl.col("o2_device").fill_null("none"))
     weight = pl.coalesce("__weight_observed", "__weight_baseline").alias("weight_kg")
-    return (
-        frame.with_columns(*fills, weight)
-        .drop("__weight_observed", "__weight_baseline")
-        .sort("patient_id", "time")
-        .collect()
-    )
+    collected = frame.with_columns(*fills, weight).drop("__weight_observed", "__weight_baseline").collect()
+    counts = icaht_counts(collected, dataset, end).collect()
+    return collected.join(counts, on=["patient_id", "time"], how="left").sort("patient_id", "time")
