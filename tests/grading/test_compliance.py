@@ -152,6 +152,7 @@ FALLBACK_WARNING = {
     "fio2": ("FiO2 estimated",),
     "o2_flow_l_min": ("flow not recorded", "FiO2 estimated"),
     "vasopressor_total_hours": ("vasopressor_total_hours not given",),
+    "study_day": ("window inferred from the series' reach",),
 }
 
 

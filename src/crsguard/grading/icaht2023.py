@@ -101,6 +101,14 @@ def criteria(options: Options) -> list[Criterion]:
     return rows
 
 
+#: The window was chosen without an assessment day (study_day absent, option auto): the result says so.
+WINDOW_INFERRED = SystemCaution(
+    "window inferred from the series' reach: study_day not given (late only if the series reaches day +31; "
+    "other-toxicities.md §5, option icaht_window)",
+    lambda x, o, g: pl.lit(o["icaht_window"] == "auto") & x("study_day").is_null(),
+)
+
+
 def _flag(column: str, name: str) -> SystemCaution:
     return SystemCaution(name, lambda x, o, g: x(column).fill_null(False))
 
@@ -115,6 +123,7 @@ SYSTEM = GradingSystem(
     evidence="[S] grade tables; counting rules [L] (§5.3)",
     criteria=criteria,
     cautions=(
+        WINDOW_INFERRED,
         SystemCaution("icaht_data_gap: ANC days missing in the early window (gaps > 7 days are not interpolated and "
                       "count as not neutropenic) (other-toxicities.md §5.3 rule 2)",
                       lambda x, o, g: _in(x, o, EARLY) & x(t.ICAHT_DATA_GAP).fill_null(False)),

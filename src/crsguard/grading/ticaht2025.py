@@ -76,6 +76,7 @@ SYSTEM = GradingSystem(
     evidence="[P] grade table; counting rules [L] shared with ICAHT (§5.3)",
     criteria=criteria,
     cautions=(
+        icaht2023.WINDOW_INFERRED,
         SystemCaution("ticaht_data_gap: platelet days missing in the early window (other-toxicities.md §5.3 rule 2)",
                       lambda x, o, g: icaht2023.window(x, o).eq(EARLY) & x(t.TICAHT_DATA_GAP).fill_null(False)),
         SystemCaution("icaht_censored: counting stopped at progression, next therapy or death (other-toxicities.md "
