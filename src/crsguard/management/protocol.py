@@ -16,6 +16,7 @@ an unknown drug or an impossible dose rule is rejected with a message naming the
 from __future__ import annotations
 
 import re
+from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
@@ -499,8 +500,7 @@ class Protocol(_Closed):
 
 
 def _duplicates(kind: str, ids: list[str]) -> list[str]:
-    seen: set[str] = set()
-    repeated = sorted({item for item in ids if item in seen or seen.add(item)})  # type: ignore[func-returns-value]
+    repeated = sorted(item for item, count in Counter(ids).items() if count > 1)
     return [f"duplicate {kind} id {item!r}" for item in repeated]
 
 
