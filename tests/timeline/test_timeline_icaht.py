@@ -80,11 +80,14 @@ def test_never_above_is_grade_4_only_once_day_30_is_reached() -> None:
 
 
 def test_hourly_grid_counts_at_the_last_evaluation_of_each_day() -> None:
-    """On a 1 h grid only the last evaluation of a study day carries the counts; earlier ones leave them null."""
+    """On a 1 h grid the counts are computed at the last evaluation of a study day; the earlier evaluations of the
+    next day carry them (ANC 0.3 charted at 08:00 on days 1 and 2: 1 day counted through day 2's last evaluation
+    but one, 2 days at its last)."""
     result = graded({0: 1.0, 1: 0.3, 2: 0.3, 3: 2.0}, TimelineConfig(grid="1h"))
-    day_1 = result.graded.filter(pl.col("study_day") == 1).sort("time")
-    assert day_1[DAYS_LE_0_5].null_count() == day_1.height - 1
-    assert day_1[DAYS_LE_0_5][-1] == 1
+    day_2 = result.graded.filter(pl.col("study_day") == 2).sort("time")
+    assert day_2[DAYS_LE_0_5].to_list() == [1] * (day_2.height - 1) + [2]
+    day_0 = result.graded.filter(pl.col("study_day") == 0)
+    assert day_0[DAYS_LE_0_5].null_count() == day_0.height - 1  # nothing counted before t0's day ends
 
 
 def test_without_anc_the_counts_are_missing() -> None:
@@ -93,11 +96,13 @@ def test_without_anc_the_counts_are_missing() -> None:
     assert frame[DAYS_LE_0_5].null_count() == frame.height
 
 
-def reference(observations: pl.DataFrame, eval_time: Any, data_end: Any) -> dict[str, Any]:
-    """`icaht_series.count` on the series a snapshot at `eval_time` carries (interop.md §1.5)."""
+def reference(observations: pl.DataFrame, eval_time: Any, data_end: Any) -> dict[str, Any] | None:
+    """`icaht_series.count` on the series a snapshot at `eval_time` carries (interop.md §1.5); None without one."""
     known = observations.filter(pl.col("time") <= eval_time)
     points = [((time.date() - T0.date()).days, value) for time, value in known.select("time", "value").iter_rows()]
     points = [(day, value) for day, value in points if day >= -7]
+    if not points:
+        return None
     followup = (data_end.date() - T0.date()).days if data_end <= eval_time else None
     counts = icaht_series.count(points, None, followup)
     return {
@@ -129,10 +134,10 @@ def test_vectorised_counts_equal_the_reference_counting(course: dict[int, tuple[
     last_value = anc.select(pl.col("time").max()).item()
     data_end = min(max(last_value, T0), T0 + timedelta(days=45))
     for snapshot in frame.iter_rows(named=True):
-        if anc.filter(pl.col("time") <= snapshot["time"]).is_empty():
+        expected = reference(anc, snapshot["time"], data_end)
+        if expected is None:  # no value from day −7 on known yet: `anc_series` is missing, not empty
             assert snapshot[DAYS_LE_0_5] is None
             continue
-        expected = reference(anc, snapshot["time"], data_end)
         assert {k: snapshot[k] for k in expected} == expected, snapshot["time"]
 
 

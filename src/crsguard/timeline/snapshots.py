@@ -124,8 +124,11 @@ def death_fields(grid_rows: pl.LazyFrame, events: pl.DataFrame) -> pl.LazyFrame:
 
 
 def snapshots(dataset: Dataset, config: TimelineConfig) -> pl.DataFrame:
-    """Snapshot frame (without `fever_masked`, see `masking`) for every patient of the dataset, with the ICAHT day
-    counts of `icaht` (other-toxicities.md §5.3) at the last evaluation of each study day."""
+    """Snapshot frame (without `fever_masked`, see `masking`) for every patient of the dataset.
+
+    ICAHT day counts (`icaht`, other-toxicities.md §5.3) are computed at the last evaluation of each study day; every
+    evaluation carries those of the latest such evaluation at or before it (on a sub-daily grid, the earlier
+    evaluations of a day carry the previous day's counts, which never use later data)."""
     end = data_end(dataset)
     rows = grid(dataset, config, end).collect().lazy()
     observations = dataset.observations.lazy()
@@ -152,5 +155,17 @@ def snapshots(dataset: Dataset, config: TimelineConfig) -> pl.DataFrame:
         fills.append(pl.col("o2_device").fill_null("none"))
     weight = pl.coalesce("__weight_observed", "__weight_baseline").alias("weight_kg")
     collected = frame.with_columns(*fills, weight).drop("__weight_observed", "__weight_baseline").collect()
-    counts = icaht_counts(collected, dataset, end).collect()
-    return collected.join(counts, on=["patient_id", "time"], how="left").sort("patient_id", "time")
+    counts = icaht_counts(collected, dataset, end).rename({"time": "__counted_time"}).sort("__counted_time")
+    return (
+        collected.sort("time")
+        .join_asof(
+            counts.collect(),
+            left_on="time",
+            right_on="__counted_time",
+            by="patient_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .drop("__counted_time")
+        .sort("patient_id", "time")
+    )
