@@ -147,3 +147,54 @@ def test_baseline_neutropenia_from_the_last_anc_before_lymphodepletion() -> None
     tables["patients"] = tables["patients"].with_columns(pl.lit(at(-24 * 4)).alias("lymphodepletion_start"))
     result, _ = run_batch(validate_tables(tables), DAILY, ["icaht2023"])
     assert on_day(result, 2)[t.ICAHT_BASELINE_NEUTROPENIA] is True
+
+
+def platelet_course(values: dict[int, float]) -> list[dict[str, Any]]:
+    return [observation(24 * day, "platelets", value, "10*9/L") for day, value in values.items()]
+
+
+def test_ticaht_early_grade_from_a_platelet_course() -> None:
+    """Platelets 30 on days 1-5, 15 on days 6-8, 20 on day 9, 60 from day 10: < 50 on 9 days (grade 2, ≥ 7), < 20 on
+    3 days (grade 3, 1-13 days, §5.4); thresholds are strict: 20 itself is not below 20."""
+    course = {0: 120.0, **dict.fromkeys(range(1, 6), 30.0), **dict.fromkeys(range(6, 9), 15.0), 9: 20.0}
+    course |= dict.fromkeys(range(10, 14), 60.0)
+    dataset = validate_tables(raw_tables(platelet_course(course), monitoring_days=20))
+    result, _ = run_batch(dataset, DAILY, ["ticaht2025"])
+    snapshot = on_day(result, 13)
+    assert snapshot[t.platelet_column("early_days", 50.0)] == 9  # days 1-9: day 9 (20) is < 50 too
+    assert snapshot[t.platelet_column("early_days", 20.0)] == 3
+    assert snapshot["ticaht2025_grade"] == 3
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.dictionaries(
+        st.integers(-8, 60),
+        st.sampled_from([5.0, 19.9, 20.0, 35.0, 50.0, 80.0, 100.0, 150.0]),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_vectorised_platelet_counts_equal_the_reference_counting(course: dict[int, float]) -> None:
+    """Property: the T-ICAHT counts equal `grading.icaht_series.count_platelets` (no transfusion recorded, §5.4)."""
+    dataset = validate_tables(raw_tables(platelet_course(course), monitoring_days=70))
+    frame = snapshots(dataset, DAILY)
+    values = dataset.observations.filter(pl.col("quantity") == "platelets")
+    data_end = min(max(values.select(pl.col("time").max()).item(), T0), T0 + timedelta(days=70))
+    for snapshot in frame.iter_rows(named=True):
+        known = values.filter(pl.col("time") <= snapshot["time"])
+        points = [((x.date() - T0.date()).days, v) for x, v in known.select("time", "value").iter_rows()]
+        points = [(day, v) for day, v in points if day >= -7]
+        if not points:
+            assert snapshot[t.TICAHT_LATE_VALUES] is None
+            continue
+        followup = (data_end.date() - T0.date()).days if data_end <= snapshot["time"] else None
+        counts = icaht_series.count_platelets(points, [], None, followup)
+        expected = {
+            **{t.platelet_column("early_days", x): n for x, n in counts.early_days.items()},
+            **{t.platelet_column("late_count", x): n for x, n in counts.late_counts.items()},
+            t.TICAHT_LATE_DAYS_LT_20: counts.late_days_below_20,
+            t.TICAHT_LATE_VALUES: counts.late_values,
+            t.TICAHT_DATA_GAP: counts.data_gap,
+        }
+        assert {k: snapshot[k] for k in expected} == expected, snapshot["time"]

@@ -30,6 +30,7 @@ SERIES_FIRST_DAY = -7
 #: Events that stop the counting (other-toxicities.md §5.3 rule 6; interop.md §1.5, §8.5).
 CENSORING_EVENTS = ("disease_progression", "subsequent_therapy", "death")
 ANC_QUANTITY = "anc"
+PLATELET_QUANTITY = "platelets"
 
 _GROUP = ("patient_id", "eval_time")
 
@@ -69,12 +70,12 @@ def _context(evaluations: pl.LazyFrame, dataset: Dataset, end: pl.LazyFrame) -> 
     )
 
 
-def _points(context: pl.LazyFrame, observations: pl.DataFrame) -> pl.LazyFrame:
-    """Every ANC value from day −7 on known at each evaluation: (group, time, day, value)."""
-    anc = observations.lazy().filter(pl.col("quantity") == ANC_QUANTITY).select("patient_id", "time", "value")
+def _points(context: pl.LazyFrame, observations: pl.DataFrame, quantity: str) -> pl.LazyFrame:
+    """Every value of `quantity` from day −7 on known at each evaluation: (group, time, day, value)."""
+    values = observations.lazy().filter(pl.col("quantity") == quantity).select("patient_id", "time", "value")
     return (
         context.select(*_GROUP, "t0")
-        .join(anc, on="patient_id")
+        .join(values, on="patient_id")
         .filter(pl.col("time") <= pl.col("eval_time"))
         .with_columns(_day("time").alias("day"))
         .filter(pl.col("day") >= SERIES_FIRST_DAY)
@@ -82,8 +83,8 @@ def _points(context: pl.LazyFrame, observations: pl.DataFrame) -> pl.LazyFrame:
     )
 
 
-def _daily_series(daily: pl.LazyFrame, groups: pl.LazyFrame) -> pl.LazyFrame:
-    """Rules 1-2: day 0 … last observed early day, the daily lowest, linear interpolation over gaps ≤ 7 days."""
+def _daily_series(daily: pl.LazyFrame, groups: pl.LazyFrame, first: pl.Expr, last: pl.Expr) -> pl.LazyFrame:
+    """Rules 1-2: days `first` … `last` of each group, the daily lowest, linear interpolation over gaps ≤ 7 days."""
     measured = pl.col("lowest").is_not_null()
 
     def fill(column: str, backward: bool) -> pl.Expr:
@@ -96,7 +97,7 @@ def _daily_series(daily: pl.LazyFrame, groups: pl.LazyFrame) -> pl.LazyFrame:
         + (pl.col("next_value") - pl.col("prev_value")) * (pl.col("day") - pl.col("prev_day")) / span
     )
     return (
-        groups.select(*_GROUP, pl.int_ranges(0, pl.max_horizontal("observed_last", 0) + 1).alias("day"))
+        groups.select(*_GROUP, pl.int_ranges(first, last + 1).alias("day"))
         .explode("day")
         .join(daily, on=[*_GROUP, "day"], how="left")
         .sort(*_GROUP, "day")
@@ -128,8 +129,11 @@ def _runs(flag: str) -> pl.Expr:
     return pl.col(flag).rle_id().over(_GROUP)
 
 
-def _neutropenic_days(series: pl.LazyFrame, threshold: float) -> pl.LazyFrame:
-    """Rules 3-4 at one threshold (≤, A-21): days, and the longest run, with 1-2 day recoveries between low days."""
+def _low_days(
+    series: pl.LazyFrame, threshold: float, strict: bool, days_column: str, longest_column: str | None
+) -> pl.LazyFrame:
+    """Rules 3-4 at one threshold: days low (≤ for ANC, < for platelets, A-21) counting 1-2 day recoveries between
+    low days, and (optionally) the longest such run."""
     name = rules.threshold_name(threshold)
     low, merged = f"__low_{name}", f"__merged_{name}"
     run = [*_GROUP, "__run"]
@@ -138,7 +142,7 @@ def _neutropenic_days(series: pl.LazyFrame, threshold: float) -> pl.LazyFrame:
     short = pl.len().over(run) < rules.STABLE_RECOVERY_DAYS
     recovered_briefly = pl.col(low).not_().fill_null(False) & before & after & short
     flagged = (
-        series.with_columns((pl.col("value") <= threshold).alias(low))
+        series.with_columns(((pl.col("value") < threshold) if strict else (pl.col("value") <= threshold)).alias(low))
         .with_columns(
             _runs(low).alias("__run"),
             pl.col(low).shift(1).over(_GROUP).alias("__before"),
@@ -148,14 +152,10 @@ def _neutropenic_days(series: pl.LazyFrame, threshold: float) -> pl.LazyFrame:
         .with_columns(_runs(merged).alias("__run"))
         .with_columns(pl.len().over(run).alias("__run_length"))
     )
+    longest = pl.col("__run_length").filter(pl.col(merged)).max().fill_null(0).cast(pl.Int64)
     return flagged.group_by(_GROUP).agg(
-        pl.col(merged).sum().cast(pl.Int64).alias(t.early_days_column(threshold)),
-        pl.col("__run_length")
-        .filter(pl.col(merged))
-        .max()
-        .fill_null(0)
-        .cast(pl.Int64)
-        .alias(t.early_days_column(threshold, longest=True)),
+        pl.col(merged).sum().cast(pl.Int64).alias(days_column),
+        *([] if longest_column is None else [longest.alias(longest_column)]),
     )
 
 
@@ -180,19 +180,18 @@ def _never_above(series: pl.LazyFrame) -> pl.LazyFrame:
     return recovery.select(*_GROUP, holds.alias("__never_above"))
 
 
-def _late(daily: pl.LazyFrame, context: pl.LazyFrame) -> pl.LazyFrame:
-    """§5.2, rule 9: late values (day +31 to the late window end) at or below each band threshold."""
-    in_window = pl.col("day").is_between(rules.LATE_FIRST_DAY, pl.col("late_last"))
-    late = pl.col("lowest").filter(in_window)
+_LATE_WINDOW = pl.col("day").is_between(rules.LATE_FIRST_DAY, pl.col("late_last"))
+
+
+def _late(daily: pl.LazyFrame, context: pl.LazyFrame, bands: dict[str, pl.Expr], values_column: str) -> pl.LazyFrame:
+    """§5.2, rule 9, §5.4: daily values from day +31 to the late window end, counted per band (column → test)."""
+    late = pl.col("lowest").filter(_LATE_WINDOW)
     return (
         daily.join(context.select(*_GROUP, "late_last"), on=_GROUP)
         .group_by(_GROUP)
         .agg(
-            *(
-                (late <= threshold).sum().cast(pl.Int64).alias(t.late_count_column(threshold))
-                for threshold in rules.LATE_THRESHOLDS
-            ),
-            late.len().cast(pl.Int64).alias(t.ICAHT_LATE_VALUES),
+            *(test.filter(_LATE_WINDOW).sum().cast(pl.Int64).alias(column) for column, test in bands.items()),
+            late.len().cast(pl.Int64).alias(values_column),
         )
     )
 
@@ -208,14 +207,12 @@ def _baseline_neutropenia(points: pl.LazyFrame, context: pl.LazyFrame) -> pl.Laz
     )
 
 
-def icaht_counts(frame: pl.DataFrame, dataset: Dataset, end: pl.LazyFrame) -> pl.LazyFrame:
-    """(patient_id, time, ICAHT columns) at the last evaluation of each study day that has an ANC value by then.
-
-    Mirrors `grading.icaht_series.count` (other-toxicities.md §5.3 rules 1-7, 9) on the series a snapshot at that
-    time would carry; evaluations without any ANC value are absent (their columns stay null: `anc_series` missing).
-    """
+def _early_series(
+    frame: pl.DataFrame, dataset: Dataset, end: pl.LazyFrame, quantity: str
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """(context, points, daily lowest, groups with `observed_last`, early daily series) of one count quantity."""
     context = _context(counted_evaluations(frame), dataset, end)
-    points = _points(context, dataset.observations)
+    points = _points(context, dataset.observations, quantity)
     daily = points.group_by(*_GROUP, "day").agg(pl.col("value").min().alias("lowest"))
     early = pl.col("day").filter(pl.col("day") <= pl.col("early_last"))
     groups = (
@@ -224,7 +221,24 @@ def icaht_counts(frame: pl.DataFrame, dataset: Dataset, end: pl.LazyFrame) -> pl
         .agg(early.max().fill_null(-1).alias("observed_last"), pl.col("early_last").first())
         .join(context.select(*_GROUP, "censor_day", "followup_day"), on=_GROUP)
     )
-    series = _daily_series(daily, groups)
+    series = _daily_series(daily, groups, pl.lit(0), pl.max_horizontal("observed_last", 0))
+    return context, points, daily, groups, series
+
+
+def _data_gap_and_censoring(column_gap: str, column_censored: str) -> list[pl.Expr]:
+    return [
+        (pl.col("__gap") | (pl.col("observed_last") < pl.col("early_last"))).alias(column_gap),
+        (pl.col("censor_day") <= rules.EARLY_LAST_DAY).fill_null(False).alias(column_censored),
+    ]
+
+
+def icaht_counts(frame: pl.DataFrame, dataset: Dataset, end: pl.LazyFrame) -> pl.LazyFrame:
+    """(patient_id, time, ICAHT columns) at the last evaluation of each study day that has an ANC value by then.
+
+    Mirrors `grading.icaht_series.count` (other-toxicities.md §5.3 rules 1-7, 9) on the series a snapshot at that
+    time would carry; evaluations without any ANC value are absent (their columns stay null: `anc_series` missing).
+    """
+    context, points, daily, groups, series = _early_series(frame, dataset, end, ANC_QUANTITY)
     closed = (
         (pl.col("observed_last") >= rules.EARLY_LAST_DAY)
         | (pl.col("early_last") < rules.EARLY_LAST_DAY)
@@ -233,10 +247,18 @@ def icaht_counts(frame: pl.DataFrame, dataset: Dataset, end: pl.LazyFrame) -> pl
     never = (pl.col("observed_last") >= 0) & pl.col("__never_above").fill_null(False)
     result = groups
     for part in (
-        *(_neutropenic_days(series, threshold) for threshold in rules.EARLY_THRESHOLDS),
+        *(
+            _low_days(series, x, False, t.early_days_column(x), t.early_days_column(x, longest=True))
+            for x in rules.EARLY_THRESHOLDS
+        ),
         _gap(series),
         _never_above(series),
-        _late(daily, context),
+        _late(
+            daily,
+            context,
+            {t.late_count_column(x): pl.col("lowest") <= x for x in rules.LATE_THRESHOLDS},
+            t.ICAHT_LATE_VALUES,
+        ),
         _baseline_neutropenia(points, context),
     ):
         result = result.join(part, on=_GROUP, how="left")
@@ -247,7 +269,54 @@ def icaht_counts(frame: pl.DataFrame, dataset: Dataset, end: pl.LazyFrame) -> pl
         pl.when(never & closed.not_()).then(None).otherwise(never).alias(t.ICAHT_NEVER_ABOVE),
         *(pl.col(t.late_count_column(threshold)) for threshold in rules.LATE_THRESHOLDS),
         pl.col(t.ICAHT_LATE_VALUES),
-        (pl.col("__gap") | (pl.col("observed_last") < pl.col("early_last"))).alias(t.ICAHT_DATA_GAP),
-        (pl.col("censor_day") <= rules.EARLY_LAST_DAY).fill_null(False).alias(t.ICAHT_CENSORED),
+        *_data_gap_and_censoring(t.ICAHT_DATA_GAP, t.ICAHT_CENSORED),
         pl.col(t.ICAHT_BASELINE_NEUTROPENIA),
+    )
+
+
+def _late_days_below_20(daily: pl.LazyFrame, context: pl.LazyFrame) -> pl.LazyFrame:
+    """§5.4: late days < 20 × 10⁹/L on the day +31 … last late value series (interpolated, non-stable recoveries
+    counted); 0 without late values."""
+    last_late = pl.col("day").filter(_LATE_WINDOW).max()
+    late_groups = (
+        daily.join(context.select(*_GROUP, "late_last"), on=_GROUP)
+        .group_by(_GROUP)
+        .agg(last_late.alias("__last_late"))
+        .drop_nulls("__last_late")
+    )
+    series = _daily_series(daily, late_groups, pl.lit(rules.LATE_FIRST_DAY), pl.col("__last_late"))
+    return _low_days(series, rules.PLATELET_EARLY_THRESHOLDS[1], True, t.TICAHT_LATE_DAYS_LT_20, None)
+
+
+def ticaht_counts(frame: pl.DataFrame, dataset: Dataset, end: pl.LazyFrame) -> pl.LazyFrame:
+    """(patient_id, time, T-ICAHT columns) like `icaht_counts`, from `platelets` (other-toxicities.md §5.4).
+
+    Mirrors `grading.icaht_series.count_platelets` with no platelet transfusion: transfusions are assessment-only
+    inputs (interop.md §1.5), so a count ≥ 20 shortly after a transfusion is read as a recovery here.
+    """
+    context, _, daily, groups, series = _early_series(frame, dataset, end, PLATELET_QUANTITY)
+    result = groups
+    for part in (
+        *(
+            _low_days(series, x, True, t.platelet_column("early_days", x), None)
+            for x in rules.PLATELET_EARLY_THRESHOLDS
+        ),
+        _gap(series),
+        _late(
+            daily,
+            context,
+            {t.platelet_column("late_count", x): pl.col("lowest") < x for x in rules.PLATELET_LATE_THRESHOLDS},
+            t.TICAHT_LATE_VALUES,
+        ),
+        _late_days_below_20(daily, context),
+    ):
+        result = result.join(part, on=_GROUP, how="left")
+    return result.select(
+        "patient_id",
+        pl.col("eval_time").alias("time"),
+        *(pl.col(t.platelet_column("early_days", x)) for x in rules.PLATELET_EARLY_THRESHOLDS),
+        *(pl.col(t.platelet_column("late_count", x)) for x in rules.PLATELET_LATE_THRESHOLDS),
+        pl.col(t.TICAHT_LATE_DAYS_LT_20).fill_null(0),
+        pl.col(t.TICAHT_LATE_VALUES),
+        *_data_gap_and_censoring(t.TICAHT_DATA_GAP, t.TICAHT_CENSORED),
     )

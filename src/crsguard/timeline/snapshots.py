@@ -14,7 +14,7 @@ from crsguard.io.reader import Dataset
 from crsguard.model import toxicity as tox
 from crsguard.timeline.config import GRID_EVERY_OBSERVATION, TimelineConfig
 from crsguard.timeline.events import event_fields, fill_absent
-from crsguard.timeline.icaht import icaht_counts
+from crsguard.timeline.icaht import icaht_counts, ticaht_counts
 from crsguard.timeline.infusions import pressor_segments, vasopressor_fields
 from crsguard.timeline.observations import baseline_fields, observation_fields
 from crsguard.timeline.oxygen import device_intervals, oxygen_fields
@@ -126,9 +126,9 @@ def death_fields(grid_rows: pl.LazyFrame, events: pl.DataFrame) -> pl.LazyFrame:
 def snapshots(dataset: Dataset, config: TimelineConfig) -> pl.DataFrame:
     """Snapshot frame (without `fever_masked`, see `masking`) for every patient of the dataset.
 
-    ICAHT day counts (`icaht`, other-toxicities.md §5.3) are computed at the last evaluation of each study day; every
-    evaluation carries those of the latest such evaluation at or before it (on a sub-daily grid, the earlier
-    evaluations of a day carry the previous day's counts, which never use later data)."""
+    ICAHT and T-ICAHT day counts (`icaht`, other-toxicities.md §5.3, §5.4) are computed at the last evaluation of
+    each study day; every evaluation carries those of the latest such evaluation at or before it (on a sub-daily
+    grid, the earlier evaluations of a day carry the previous day's counts, which never use later data)."""
     end = data_end(dataset)
     rows = grid(dataset, config, end).collect().lazy()
     observations = dataset.observations.lazy()
@@ -155,17 +155,14 @@ def snapshots(dataset: Dataset, config: TimelineConfig) -> pl.DataFrame:
         fills.append(pl.col("o2_device").fill_null("none"))
     weight = pl.coalesce("__weight_observed", "__weight_baseline").alias("weight_kg")
     collected = frame.with_columns(*fills, weight).drop("__weight_observed", "__weight_baseline").collect()
-    counts = icaht_counts(collected, dataset, end).rename({"time": "__counted_time"}).sort("__counted_time")
-    return (
-        collected.sort("time")
-        .join_asof(
-            counts.collect(),
+    frame_sorted = collected.sort("time")
+    for counts in (icaht_counts(collected, dataset, end), ticaht_counts(collected, dataset, end)):
+        frame_sorted = frame_sorted.join_asof(
+            counts.rename({"time": "__counted_time"}).sort("__counted_time").collect(),
             left_on="time",
             right_on="__counted_time",
             by="patient_id",
             strategy="backward",
             check_sortedness=False,
-        )
-        .drop("__counted_time")
-        .sort("patient_id", "time")
-    )
+        ).drop("__counted_time")
+    return frame_sorted.sort("patient_id", "time")
