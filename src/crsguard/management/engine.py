@@ -56,7 +56,8 @@ from crsguard.management.safety import (
     tocilizumab_check,
 )
 from crsguard.management.state import PatientState
-from crsguard.management.vocabulary import NOT_DOSED_MESSAGE, Drug, Product, TherapyClass
+from crsguard.management.vocabulary import NOT_DOSED_MESSAGE, Drug, Product
+from crsguard.model.toxicity import TherapyClass
 
 NOT_AN_ORDER = "Decision support — not an order"
 CONFIRM = "requires clinician confirmation"
@@ -229,9 +230,7 @@ def fired_rules(protocol: Protocol, nodes: list[str], facts: Facts, trace: _Trac
                 trace.unknown(f"rule {rule.id}", missing)
     if protocol.settings.overlay_mode == "replace":
         overlay_nodes = {rule.node for rule, role in fired if role is Role.OVERLAY}
-        fired = [
-            (rule, _swap_for_replace(role) if rule.node in overlay_nodes else role) for rule, role in fired
-        ]
+        fired = [(rule, _swap_for_replace(role) if rule.node in overlay_nodes else role) for rule, role in fired]
     return fired
 
 
@@ -243,9 +242,7 @@ def _swap_for_replace(role: Role) -> Role:
 # ------------------------------------------------------------------------------------------ doses
 
 
-def calculate(
-    regimen: Regimen, weight_kg: float | None, state: PatientState, protocol: Protocol
-) -> DoseCalculation:
+def calculate(regimen: Regimen, weight_kg: float | None, state: PatientState, protocol: Protocol) -> DoseCalculation:
     """The §4 calculator for a regimen (raises DoseInputError when an input is missing or implausible)."""
     age = state.age_years
     drug = regimen.drug
@@ -300,9 +297,7 @@ def _key(action: Action, protocol: Protocol) -> tuple[str, str]:
     return (action.kind.value, action.text)
 
 
-def collect_drafts(
-    fired: list[tuple[Rule, Role]], protocol: Protocol, facts: Facts, trace: _Trace
-) -> list[_Draft]:
+def collect_drafts(fired: list[tuple[Rule, Role]], protocol: Protocol, facts: Facts, trace: _Trace) -> list[_Draft]:
     """Actions of the fired rules, merged and de-duplicated (§3.2: 'actions are merged and de-duplicated')."""
     drafts: dict[tuple[str, str], _Draft] = {}
     for rule, role in fired:
@@ -427,9 +422,7 @@ def build_other(draft: _Draft, protocol: Protocol) -> Recommendation:
 # ------------------------------------------------------------------------------------------ extras
 
 
-def _step_up_recommendation(
-    protocol: Protocol, state: PatientState, weight: float | None
-) -> Recommendation | None:
+def _step_up_recommendation(protocol: Protocol, state: PatientState, weight: float | None) -> Recommendation | None:
     """Next bispecific dose from the label's step-up table (§7.4), shown with the dose hold (BS-H)."""
     schedule = protocol.step_up_schedules.get(state.product)
     if schedule is None or state.step_up_dose_number is None:
@@ -539,13 +532,11 @@ def _general_findings(state: PatientState, facts: Facts, protocol: Protocol) -> 
                     source="management.md §4.10 (grade inputs incomplete)",
                 )
             )
-    if state.discharge_review and state.resolved_therapy_class is TherapyClass.CAR_T:
+    if state.discharge_review and state.resolved_therapy_class is TherapyClass.car_t:
         neuro = state.neurological_event_this_course or (state.icans is not None and state.icans.grade >= 1)
         for dates in follow_up_dates(state.infusion_datetime.date(), protocol.settings.jurisdiction, neuro):
             findings.append(
-                SafetyFinding(
-                    severity=Severity.REMIND, code="follow_up_dates", message=dates.text, source=dates.source
-                )
+                SafetyFinding(severity=Severity.REMIND, code="follow_up_dates", message=dates.text, source=dates.source)
             )
     return findings
 
@@ -559,7 +550,7 @@ def recommend(state: PatientState, protocol: str | Path | Protocol = "default") 
     therapy_class = state.resolved_therapy_class
     if therapy_class is not None and therapy_class not in loaded.applies_to:
         applies = ", ".join(item.value for item in loaded.applies_to)
-        hint = "bispecific" if therapy_class is TherapyClass.TCE else "default"
+        hint = "bispecific" if therapy_class is TherapyClass.tce else "default"
         raise ProtocolMismatchError(
             f"protocol {loaded.id!r} applies to {applies}, but product {state.product.value!r} is "
             f"{therapy_class.value}; choose a protocol for {therapy_class.value} (built-in: {hint!r})"
@@ -580,9 +571,7 @@ def recommend(state: PatientState, protocol: str | Path | Protocol = "default") 
         if step_up is not None:
             recommendations.append(step_up)
     steroid_suggested = [
-        rec
-        for rec in recommendations
-        if rec.status == "suggested" and rec.drug in {d.value for d in _STEROIDS}
+        rec for rec in recommendations if rec.status == "suggested" and rec.drug in {d.value for d in _STEROIDS}
     ]
     high_dose_mp = any(
         rec.drug == Drug.METHYLPREDNISOLONE.value and rec.dose is not None and (rec.dose.dose_mg or 0) >= 500
@@ -635,9 +624,7 @@ def _findings_from_recommendations(recommendations: list[Recommendation]) -> lis
     for rec in recommendations:
         if rec.kind is not ActionKind.DRUG:
             continue
-        severity = (
-            Severity.REFUSE if rec.status in {"refused", "awaiting_weight_confirmation"} else Severity.WARN
-        )
+        severity = Severity.REFUSE if rec.status in {"refused", "awaiting_weight_confirmation"} else Severity.WARN
         messages = rec.refusal_reasons if severity is Severity.REFUSE else []
         messages = [*messages, *rec.warnings]
         if rec.dose is not None and rec.dose.capped:
@@ -688,9 +675,7 @@ def order_check(
     per_kg = dose_mg / weight.weight_kg if weight.weight_kg else None
     if drug is Drug.TOCILIZUMAB:
         if dose_mg > 800:
-            add(
-                Severity.REFUSE, f"Tocilizumab {dose_mg:g} mg exceeds the 800 mg maximum per dose (hard stop)"
-            )
+            add(Severity.REFUSE, f"Tocilizumab {dose_mg:g} mg exceeds the 800 mg maximum per dose (hard stop)")
         check = tocilizumab_check(facts)
         for reason in check.refusals:
             add(Severity.REFUSE, reason)

@@ -20,8 +20,8 @@ from crsguard.management.vocabulary import (
     DosePurpose,
     Drug,
     ResponseState,
-    TherapyClass,
 )
+from crsguard.model.toxicity import TherapyClass
 
 FEVER_C = 38.0  # management.md §0.2: fever = temperature ≥ 38.0 °C
 FN_SINGLE_READING_C = 38.3  # §8.1 item 5
@@ -114,9 +114,7 @@ class Facts:
             return self.toci_episode_count()
         return len(self.toci_times())
 
-    def _treatment_steroids_since(
-        self, since: datetime | None, minimum: dict[Drug, float]
-    ) -> list[DoseGiven]:
+    def _treatment_steroids_since(self, since: datetime | None, minimum: dict[Drug, float]) -> list[DoseGiven]:
         return [
             dose
             for dose in self.doses_of(set(minimum), since=since)
@@ -211,9 +209,7 @@ class Facts:
         crs = self.state.crs
         if crs.response is not None:
             return Fact(crs.response.value)
-        no_episode = (
-            crs.grade == 0 and crs.onset is None and crs.status in {None, CrsStatus.NEVER, CrsStatus.RESOLVED}
-        )
+        no_episode = crs.grade == 0 and crs.onset is None and crs.status in {None, CrsStatus.NEVER, CrsStatus.RESOLVED}
         return ABSENT if no_episode else _missing("crs.response")
 
     def fact_icans_response(self) -> Fact:
@@ -231,9 +227,7 @@ class Facts:
         if response is None:
             return _missing(field)
         worsening = response is ResponseState.WORSENING
-        return _bool(
-            worsening or (response is ResponseState.NOT_IMPROVING and started_hours >= REFRACTORY_AFTER_H)
-        )
+        return _bool(worsening or (response is ResponseState.NOT_IMPROVING and started_hours >= REFRACTORY_AFTER_H))
 
     def grade3_regimen_started_h(self) -> float | None:
         """Hours since the grade-3 regimen was fully started (§1.5 "Fully started"), None if not started.
@@ -306,7 +300,7 @@ class Facts:
 
     def risk_window_active(self) -> bool:
         """§7.3 [P]: CAR-T study day ≤ 14; bispecific ≤ 72 h after the last dose."""
-        if self.state.resolved_therapy_class is TherapyClass.TCE:
+        if self.state.resolved_therapy_class is TherapyClass.tce:
             last_dose = self.state.bsab_last_dose_time or self.state.infusion_datetime
             return (self.state.hours_since(last_dose) or 0.0) <= TCE_RISK_WINDOW_H
         study_day = self.get("study_day").value
@@ -427,7 +421,7 @@ class Facts:
         if policy is SeizureProphylaxisPolicy.HIGH_RISK_PRODUCTS:
             return _bool(self.state.product in self.settings.high_risk_products)
         if policy is SeizureProphylaxisPolicy.ALL_PRODUCTS:
-            return _bool(self.state.resolved_therapy_class is TherapyClass.CAR_T)
+            return _bool(self.state.resolved_therapy_class is TherapyClass.car_t)
         return _bool(False)
 
     def fact_on_levetiracetam(self) -> Fact:

@@ -27,15 +27,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crsguard.management.dosing import AnakinraRegimen, MethylprednisoloneRegimen
-from crsguard.management.vocabulary import (
-    CrsStatus,
-    Drug,
-    Jurisdiction,
-    NotDosedAgent,
-    Product,
-    ResponseState,
-    TherapyClass,
-)
+from crsguard.management.vocabulary import CrsStatus, Drug, Jurisdiction, NotDosedAgent, Product, ResponseState
+from crsguard.model.toxicity import TherapyClass
 
 PROTOCOL_PACKAGE = "crsguard.management.protocols"
 
@@ -125,9 +118,7 @@ class Condition(_Closed):
     episode_closed: bool | None = Field(None, description="crs_status = resolved (1.5, A18)")
     crs_status: list[CrsStatus] | None = None
     fb1_trigger: bool | None = Field(None, description="any fever-bundle trigger (8.1)")
-    fn_pathway_trigger: bool | None = Field(
-        None, description="febrile-neutropenia pathway trigger (8.1 item 5)"
-    )
+    fn_pathway_trigger: bool | None = Field(None, description="febrile-neutropenia pathway trigger (8.1 item 5)")
     fever_within_8h_of_acetaminophen: bool | None = None
     iechs_screen_positive: bool | None = None
     iechs_confirmed: bool | None = None
@@ -170,9 +161,7 @@ class TocilizumabLimits(_Closed):
         "course", description="A1: CAR-T per course by default; bispecific per CRS episode"
     )
     warn_episode_dose: int | None = Field(None, ge=1, description="A12: warn when a dose would be this one")
-    warn_42d_dose: int | None = Field(
-        None, ge=1, description="A12: warn when a dose would be this one in 42 d"
-    )
+    warn_42d_dose: int | None = Field(None, ge=1, description="A12: warn when a dose would be this one in 42 d")
     source: str = "management.md §4.1.3"
 
     @model_validator(mode="after")
@@ -186,9 +175,7 @@ class TocilizumabLimits(_Closed):
             problems.append(f"max_per_course {self.max_per_course} exceeds 4 doses")
         if problems:
             raise ValueError(
-                "impossible dose rule: "
-                + "; ".join(problems)
-                + " (management.md §4.1.3; a protocol may only "
+                "impossible dose rule: " + "; ".join(problems) + " (management.md §4.1.3; a protocol may only "
                 "tighten these limits; going beyond them is an attested override, §4.1.4)"
             )
         return self
@@ -231,15 +218,11 @@ class Regimen(_Closed):
             raise ValueError(f"impossible dose rule: adult_dose_mg {self.adult_dose_mg:g} must be positive")
         levetiracetam_dose_mg = self.adult_dose_mg if self.drug is Drug.LEVETIRACETAM else None
         if levetiracetam_dose_mg is not None and not 500 <= levetiracetam_dose_mg <= 750:
-            raise ValueError(
-                "impossible dose rule: levetiracetam adult_dose_mg must lie in 500–750 mg (§4.6)"
-            )
+            raise ValueError("impossible dose rule: levetiracetam adult_dose_mg must lie in 500–750 mg (§4.6)")
         interval = self.every_h
         if isinstance(interval, tuple):
             if not 0 < interval[0] <= interval[1]:
-                raise ValueError(
-                    f"impossible dose rule: every_h range {interval} must be positive and ordered"
-                )
+                raise ValueError(f"impossible dose rule: every_h range {interval} must be positive and ordered")
         elif interval is not None and interval <= 0:
             raise ValueError(f"impossible dose rule: every_h {interval:g} must be positive")
         shortest = self.shortest_interval_h
@@ -432,9 +415,7 @@ class Settings(_Closed):
     levetiracetam_adult_dose_mg: float = Field(500.0, ge=500, le=750)
     jurisdiction: Jurisdiction | None = Field(None, description="§7.4, A27; none → both rule sets shown")
     stale_weight_over_30_days: Literal["refuse", "warn"] = Field("refuse", description="A23")
-    weight_change_over_10_percent: Literal["confirm_first", "warn"] = Field(
-        "confirm_first", description="4.10"
-    )
+    weight_change_over_10_percent: Literal["confirm_first", "warn"] = Field("confirm_first", description="4.10")
     tocilizumab: TocilizumabLimits = Field(default_factory=TocilizumabLimits)
 
 
@@ -465,9 +446,7 @@ class Protocol(_Closed):
             problems.append(f"start node {self.start!r} is not among the nodes")
         for edge in self.edges:
             problems += [
-                f"edges.{edge.id}: unknown node {end!r}"
-                for end in (edge.source, edge.target)
-                if end not in known
+                f"edges.{edge.id}: unknown node {end!r}" for end in (edge.source, edge.target) if end not in known
             ]
         for rule in self.rules:
             if rule.node not in known:
@@ -483,9 +462,7 @@ class Protocol(_Closed):
                     Drug.METHYLPREDNISOLONE,
                 }
                 if is_steroid and action.steroid is None:
-                    problems.append(
-                        f"rules.{rule.id}: corticosteroid action must say `steroid: replace/add` (§3.3)"
-                    )
+                    problems.append(f"rules.{rule.id}: corticosteroid action must say `steroid: replace/add` (§3.3)")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -510,9 +487,7 @@ def _duplicates(kind: str, ids: list[str]) -> list[str]:
 def builtin_protocol_ids() -> list[str]:
     """Ids of the protocols shipped with the package."""
     folder = resources.files(PROTOCOL_PACKAGE)
-    return sorted(
-        entry.name.removesuffix(".yaml") for entry in folder.iterdir() if entry.name.endswith(".yaml")
-    )
+    return sorted(entry.name.removesuffix(".yaml") for entry in folder.iterdir() if entry.name.endswith(".yaml"))
 
 
 def _read_yaml(text: str, origin: str) -> dict[str, Any]:
@@ -572,9 +547,7 @@ def _resolve(raw: dict[str, Any], origin: str, chain: tuple[str, ...]) -> dict[s
     known_rules = {str(rule.get("id")) for rule in merged["rules"]}
     unknown = [rule_id for rule_id in disabled if rule_id not in known_rules]
     if unknown:
-        raise ProtocolError(
-            f"{origin}: key 'disable_rules' names unknown rules: {', '.join(map(str, unknown))}"
-        )
+        raise ProtocolError(f"{origin}: key 'disable_rules' names unknown rules: {', '.join(map(str, unknown))}")
     merged["rules"] = [rule for rule in merged["rules"] if rule.get("id") not in disabled]
     return merged
 
@@ -583,9 +556,7 @@ def _validate(raw: dict[str, Any], origin: str) -> Protocol:
     try:
         return Protocol.model_validate(raw)
     except ValidationError as exc:
-        raise ProtocolError(
-            f"{origin}: invalid protocol:\n{describe_validation_error(exc, Protocol)}"
-        ) from exc
+        raise ProtocolError(f"{origin}: invalid protocol:\n{describe_validation_error(exc, Protocol)}") from exc
 
 
 def load_protocol(protocol: str | Path) -> Protocol:
@@ -658,9 +629,7 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> s
         message = str(error["msg"])
         if error["type"] == "extra_forbidden":
             allowed = _allowed_keys(model, location[:-1])
-            message = f"unknown key {location[-1]!r}" + (
-                f"; allowed keys: {', '.join(allowed)}" if allowed else ""
-            )
+            message = f"unknown key {location[-1]!r}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
         elif error["type"] == "missing":
             message = "required key is missing"
         lines.append(f"  {path}: {message}")

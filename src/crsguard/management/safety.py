@@ -15,13 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from crsguard.management.dosing import WEIGHT_MAX_KG, WEIGHT_MIN_KG, is_adult
 from crsguard.management.facts import Facts
 from crsguard.management.state import PatientState, WeightSource
-from crsguard.management.vocabulary import (
-    CORTICOSTEROIDS,
-    DEXAMETHASONE_EQUIVALENT_FACTOR,
-    DosePurpose,
-    Drug,
-    TherapyClass,
-)
+from crsguard.management.vocabulary import CORTICOSTEROIDS, DEXAMETHASONE_EQUIVALENT_FACTOR, DosePurpose, Drug
+from crsguard.model.toxicity import TherapyClass
 
 WEIGHT_WARN_AFTER_DAYS = 7.0  # §2, §4.10, A23 [P]
 WEIGHT_REFUSE_AFTER_DAYS = 30.0
@@ -63,9 +58,7 @@ class WeightAssessment:
     findings: list[SafetyFinding] = field(default_factory=list)
 
 
-def _finding(
-    severity: Severity, code: str, message: str, source: str, drug: str | None = None
-) -> SafetyFinding:
+def _finding(severity: Severity, code: str, message: str, source: str, drug: str | None = None) -> SafetyFinding:
     return SafetyFinding(severity=severity, code=code, message=message, source=source, drug=drug)
 
 
@@ -84,9 +77,7 @@ def assess_weight(state: PatientState, stale_policy: str, change_policy: str) ->
     weight = state.weight_kg
     if weight is None:
         message = f"Weight missing: weight-based doses refused. {RECORD_WEIGHT}."
-        return WeightAssessment(
-            None, message, findings=[_finding(Severity.REFUSE, "weight_missing", message, "§4.10")]
-        )
+        return WeightAssessment(None, message, findings=[_finding(Severity.REFUSE, "weight_missing", message, "§4.10")])
     if not WEIGHT_MIN_KG <= weight <= WEIGHT_MAX_KG:
         message = f"Weight {weight:g} kg is outside 0.5–350 kg and treated as missing. {RECORD_WEIGHT}."
         return WeightAssessment(
@@ -101,13 +92,9 @@ def assess_weight(state: PatientState, stale_policy: str, change_policy: str) ->
         message = f"Weight recorded {age_days:.0f} days ago (> 30 days). {RECORD_WEIGHT}."
         if stale_policy == "refuse":
             assessment.weight_kg, assessment.refusal = None, message
-            assessment.findings.append(
-                _finding(Severity.REFUSE, "weight_stale", message, "management.md §4.10, A23")
-            )
+            assessment.findings.append(_finding(Severity.REFUSE, "weight_stale", message, "management.md §4.10, A23"))
             return assessment
-        assessment.findings.append(
-            _finding(Severity.WARN, "weight_stale", message, "management.md §4.10, A23")
-        )
+        assessment.findings.append(_finding(Severity.WARN, "weight_stale", message, "management.md §4.10, A23"))
     elif age_days > WEIGHT_WARN_AFTER_DAYS:
         message = f"Weight recorded {age_days:.0f} days ago (> 7 days): confirm a measured weight"
         assessment.findings.append(_finding(Severity.WARN, "weight_old", message, "management.md §4.10"))
@@ -219,16 +206,14 @@ def _next_eligible(times: list[datetime], in_24h: list[datetime], facts: Facts) 
     return max(candidates) if candidates else facts.state.evaluated_at
 
 
-def _count_warnings(
-    check: TociCheck, count_24h: int, course: int | None, episode: int | None, facts: Facts
-) -> None:
+def _count_warnings(check: TociCheck, count_24h: int, course: int | None, episode: int | None, facts: Facts) -> None:
     state, limits = facts.state, facts.settings.tocilizumab
     if count_24h == limits.max_per_24h - 1:
         check.warnings.append(f"This would be dose {limits.max_per_24h} in 24 h (the maximum)")
     if course is not None and course == limits.max_per_course - 1:
         scope = "course" if limits.course_scope == "course" else "CRS episode"
         check.warnings.append(f"This would be dose {limits.max_per_course} and the final dose of the {scope}")
-    bispecific = state.resolved_therapy_class is TherapyClass.TCE
+    bispecific = state.resolved_therapy_class is TherapyClass.tce
     if bispecific and limits.warn_episode_dose is not None and episode == limits.warn_episode_dose - 1:
         check.warnings.append(
             f"Bispecific: dose {limits.warn_episode_dose} in this "
@@ -267,9 +252,7 @@ def _projected_warning(check: TociCheck, times: list[datetime], course: int | No
     assert moment is not None
     limits = facts.settings.tocilizumab
     window = [t for t in times if moment - timedelta(hours=24) < t <= moment]
-    text = (
-        f"At {_fmt_time(moment)}: dose {len(window) + 1} in the rolling 24 h (maximum {limits.max_per_24h})"
-    )
+    text = f"At {_fmt_time(moment)}: dose {len(window) + 1} in the rolling 24 h (maximum {limits.max_per_24h})"
     if course is not None:
         text += f", dose {course + 1} of {limits.max_per_course} in the {limits.course_scope}"
     check.warnings.append(text + "; only if still not improving")
@@ -296,9 +279,7 @@ def drug_warnings(drug: Drug, dose_mg: float, doses_per_24h: float, facts: Facts
     weight = state.weight_kg
     warnings: list[str] = []
     if drug is Drug.DEXAMETHASONE and adult and planned_24h > 80:
-        warnings.append(
-            f"Dexamethasone {planned_24h:g} mg per 24 h (> 80 mg) unless a high-dose plan exists (§4.2)"
-        )
+        warnings.append(f"Dexamethasone {planned_24h:g} mg per 24 h (> 80 mg) unless a high-dose plan exists (§4.2)")
     if drug is Drug.METHYLPREDNISOLONE and adult and planned_24h > 3000:
         warnings.append(f"Methylprednisolone {planned_24h:g} mg per 24 h (> 3000 mg) (§4.3)")
     if drug is Drug.ANAKINRA:
@@ -307,16 +288,10 @@ def drug_warnings(drug: Drug, dose_mg: float, doses_per_24h: float, facts: Facts
         last = facts.doses_of({Drug.ACETAMINOPHEN})
         if last and state.evaluated_at - last[-1].start < timedelta(hours=6):
             warnings.append("Less than 6 h since the previous paracetamol dose (§3.1)")
-        if planned_24h > 4000 or (
-            weight is not None and (not adult or weight < 50) and planned_24h > 75 * weight
-        ):
-            warnings.append(
-                "Paracetamol above the 24 h maximum (4000 mg; 75 mg/kg below 50 kg or in a child) (§3.1)"
-            )
+        if planned_24h > 4000 or (weight is not None and (not adult or weight < 50) and planned_24h > 75 * weight):
+            warnings.append("Paracetamol above the 24 h maximum (4000 mg; 75 mg/kg below 50 kg or in a child) (§3.1)")
     if drug is Drug.SILTUXIMAB and (facts.episode_doses({Drug.SILTUXIMAB}) or []):
-        warnings.append(
-            "Siltuximab already given in this CRS episode: a repeat is a specialist decision (§4.5)"
-        )
+        warnings.append("Siltuximab already given in this CRS episode: a repeat is a specialist decision (§4.5)")
     return warnings
 
 
@@ -333,9 +308,7 @@ def _anakinra_warnings(planned_24h: float, dose_mg: float, facts: Facts) -> list
         warnings.append("Platelets < 20 × 10⁹/L: SC injection may be unsuitable (§4.4)")
     weight = state.weight_kg
     if weight is not None and planned_24h > 10 * weight:
-        warnings.append(
-            f"Anakinra {planned_24h:g} mg per 24 h exceeds 10 mg/kg/day; pharmacist review (§4.4)"
-        )
+        warnings.append(f"Anakinra {planned_24h:g} mg per 24 h exceeds 10 mg/kg/day; pharmacist review (§4.4)")
     if not is_adult(state.age_years) and (dose_mg > 100 or planned_24h > 400):
         warnings.append("Child anakinra above 100 mg per dose or 400 mg per 24 h (§4.4)")
     return warnings
@@ -346,23 +319,18 @@ def corticosteroid_findings(
 ) -> list[SafetyFinding]:
     """§3.3 duplicate and concurrent checks, and the antifungal reminder of §4.10 / §1.5."""
     findings: list[SafetyFinding] = []
-    recent = [
-        dose for dose in facts.doses_in_window(CORTICOSTEROIDS, 24.0) if dose.purpose is DosePurpose.TREATMENT
-    ]
+    recent = [dose for dose in facts.doses_in_window(CORTICOSTEROIDS, 24.0) if dose.purpose is DosePurpose.TREATMENT]
     drugs = sorted({dose.drug.value for dose in recent})
     if len(drugs) >= 2:
         findings.append(
             _finding(
                 Severity.WARN,
                 "concurrent_corticosteroids",
-                "Two systemic corticosteroids active in the last "
-                f"24 h ({', '.join(drugs)}): likely duplication",
+                f"Two systemic corticosteroids active in the last 24 h ({', '.join(drugs)}): likely duplication",
                 "management.md §3.3, §4.2",
             )
         )
-    given_equiv = sum(
-        dex_equivalent_mg(dose.drug, dose.dose_mg) for dose in facts.doses_in_window(CORTICOSTEROIDS, 24)
-    )
+    given_equiv = sum(dex_equivalent_mg(dose.drug, dose.dose_mg) for dose in facts.doses_in_window(CORTICOSTEROIDS, 24))
     if implied_dex_equiv_24h > 0 and given_equiv > 2 * implied_dex_equiv_24h:
         findings.append(
             _finding(

@@ -20,9 +20,9 @@ from crsguard.management.vocabulary import (
     Drug,
     Product,
     ResponseState,
-    TherapyClass,
     therapy_class_of,
 )
+from crsguard.model.toxicity import TherapyClass
 
 Grade = Annotated[int, Field(ge=0, le=5)]
 Hours = Annotated[float, Field(ge=0)]
@@ -55,9 +55,7 @@ class CrsState(_Closed):
     )
     hypotension_present: bool | None = Field(None, description="Derived hypotension_present (G-5)")
     fluid_boluses_for_bp: int | None = Field(None, ge=0, description="Fluid boluses for blood pressure")
-    oxy_tier: int | None = Field(
-        None, ge=0, le=3, description="0 none, 1 low flow, 2 high flow, 3 positive pressure"
-    )
+    oxy_tier: int | None = Field(None, ge=0, le=3, description="0 none, 1 low flow, 2 high flow, 3 positive pressure")
     fever_masked: bool | None = Field(None, description="fever_masked (G-1)")
     premedicated: bool = Field(False, description="Premedication or prophylaxis may hide a fever (G-1, 8.1)")
     response: ResponseState | None = Field(None, description="response_state for CRS (1.5)")
@@ -143,9 +141,7 @@ class PatientState(_Closed):
     weight_time: AwareDatetime | None = None
     weight_source: WeightSource = WeightSource.MEASURED
     previous_weight_kg: float | None = Field(None, gt=0)
-    weight_confirmed: bool = Field(
-        False, description="User confirmed the weight after a > 10 % change (4.10)"
-    )
+    weight_confirmed: bool = Field(False, description="User confirmed the weight after a > 10 % change (4.10)")
     crcl_ml_min: float | None = Field(None, ge=0)
     on_haemodialysis: bool = False
     temperature_c: float | None = Field(None, ge=30, le=45, description="Highest reading in the window")
@@ -157,12 +153,8 @@ class PatientState(_Closed):
     flags: Flags = Field(default_factory=Flags)
     labs: Labs = Field(default_factory=Labs)
     bsab_last_dose_time: AwareDatetime | None = None
-    step_up_dose_number: int | None = Field(
-        None, ge=1, description="Last bispecific step-up dose given (1 = first)"
-    )
-    discharge_review: bool = Field(
-        False, description="Discharge or outpatient review: show follow-up dates (7.4)"
-    )
+    step_up_dose_number: int | None = Field(None, ge=1, description="Last bispecific step-up dose given (1 = first)")
+    discharge_review: bool = Field(False, description="Discharge or outpatient review: show follow-up dates (7.4)")
     neurological_event_this_course: bool = Field(
         False,
         description="Any ICANS or other neurological event since t0 (extends the no-driving period, 7.4)",
@@ -180,9 +172,7 @@ class PatientState(_Closed):
             if reading is not None and reading > self.evaluated_at:
                 raise ValueError(f"time {reading.isoformat()} lies after evaluated_at")
         if any(dose.start > self.evaluated_at for dose in self.doses_given):
-            raise ValueError(
-                "doses_given: a dose start lies after evaluated_at (doses must already have started)"
-            )
+            raise ValueError("doses_given: a dose start lies after evaluated_at (doses must already have started)")
         return self
 
     @property

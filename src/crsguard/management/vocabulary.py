@@ -6,6 +6,7 @@ management.md §0.1; the agents that are named but never dosed are management.md
 
 from enum import StrEnum
 
+from crsguard.model.toxicity import TherapyClass
 from crsguard.model.vocabulary import PRODUCTS
 
 
@@ -30,13 +31,6 @@ class Product(StrEnum):
     GLOFITAMAB = "glofitamab"
     MOSUNETUZUMAB = "mosunetuzumab"
     OTHER = "other"
-
-
-class TherapyClass(StrEnum):
-    """management.md §2 `therapy_class`: CAR-T or bispecific T-cell engager (`tce`)."""
-
-    CAR_T = "car_t"
-    TCE = "tce"
 
 
 def therapy_class_of(product: Product) -> TherapyClass | None:
