@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crsguard.engines.kernel import BatchResult, run_batch
 from crsguard.io.reader import validate_tables
@@ -135,3 +137,31 @@ def test_capd_unable_reasons_map_to_capd_status() -> None:
     assert row(result, 3)["capd_status"] == "not_assessable_nmb"
     assert row(result, 31)["capd_status"] == "not_assessable_unarousable"
     assert row(result, 31)[f"{ICANS}_grade"] == 4
+
+
+ITEM_VALUES = st.tuples(st.integers(0, 4), st.integers(0, 3), st.integers(0, 1), st.integers(0, 1), st.integers(0, 1))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.dictionaries(
+        st.integers(0, 20),
+        st.tuples(ITEM_VALUES, st.sampled_from(["total", "items", "both"])),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_the_lowest_total_comes_with_its_own_items(assessments: dict[int, tuple[tuple[int, ...], str]]) -> None:
+    """Property (interop.md §1.5): at 21 h (all assessments in the window) the total is the lowest total, and the
+    items passed are those of an assessment with that total that charted all five items (none if none did)."""
+    rows: list[dict[str, Any]] = []
+    for hour, (items, kind) in assessments.items():
+        rows += ice(hour, sum(items) if kind != "items" else None, items if kind != "total" else None)
+    result, quarantine = run(rows)
+    snapshot = row(result, 21)
+    lowest = min(sum(items) for items, _ in assessments.values())
+    with_items = [items for items, kind in assessments.values() if sum(items) == lowest and kind != "total"]
+    assert quarantine.is_empty()
+    assert snapshot["ice_total"] == lowest
+    passed = tuple(snapshot[i] for i in ITEMS)
+    assert passed == (min(with_items) if with_items else (None,) * len(ITEMS))
