@@ -326,7 +326,7 @@ def _course_table(patient_id: str, dataset: Dataset, result: BatchResult, system
             running or "—",
             device,
             "yes" if row.get("fever_masked") else "",
-            *(str(row[f"{s}_grade"]) + ("≥" if row[f"{s}_lower_bound"] else "") for s in systems),
+            *(("≥" if row[f"{s}_lower_bound"] else "") + str(row[f"{s}_grade"]) for s in systems),
             "; ".join(row[f"{systems[0]}_drivers"] or []),
         )
     return table
