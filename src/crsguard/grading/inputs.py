@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import polars as pl
+from pydantic import BaseModel
 
 from crsguard.grading import toxicity_inputs as tox_inputs
 from crsguard.model.errors import InputError
@@ -31,6 +32,7 @@ from crsguard.model.snapshot import (
     O2Device,
     Snapshot,
     VasopressorDrug,
+    VasopressorItem,
 )
 
 #: D5: a vasopressor dose counts toward "high dose" only once sustained this long (crs-grading.md §3.0 D5) [S].
@@ -123,9 +125,9 @@ DEFAULTED: dict[str, Any] = {
 }
 
 
-def _bounds(field: str) -> tuple[float | None, float | None]:
+def _bounds(field: str, model: type[BaseModel] = Snapshot) -> tuple[float | None, float | None]:
     low = high = None
-    for meta in Snapshot.model_fields[field].metadata:
+    for meta in model.model_fields[field].metadata:
         for attr in ("ge", "gt"):
             low = getattr(meta, attr, None) if getattr(meta, attr, None) is not None else low
         for attr in ("le", "lt"):
@@ -197,7 +199,7 @@ def _problems(frame: pl.DataFrame, supplied: set[str]) -> list[str]:
     devices = [d.value for d in O2Device] + list(O2_DEVICE_SYNONYMS)
     checks.append(("o2_device", ~pl.col("o2_device").is_in(devices), f"not allowed; allowed values: {devices}"))
     for column in VASOPRESSOR_COLUMNS:
-        high = 720.0 if column.endswith("_hours") else None
+        high = _bounds("hours_continuous", VasopressorItem)[1] if column.endswith("_hours") else None
         bad = pl.col(column) < 0 if high is None else (pl.col(column) < 0) | (pl.col(column) > high)
         checks.append((column, bad, "must be >= 0" + (f" and <= {high}" if high else "")))
     checks.extend(tox_inputs.frame_checks())

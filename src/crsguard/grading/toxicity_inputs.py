@@ -27,17 +27,9 @@ NOT_COLUMNS = frozenset(
     {
         "patient_id",
         "date_of_birth",
-        "infusion_datetime",
-        "lymphodepletion_start_datetime",
-        "assessment_datetime",
-        "progression_datetime",
-        "next_therapy_datetime",
-        "death_datetime",
-        "last_followup_datetime",
-        "crs_resolution_datetime",
+        *tox.DATETIME_FIELDS,
         "anc_series",
         "platelet_series",
-        "platelet_transfusion_datetimes",
         "ctcae_term_assessments",
         "iec_hs_directed_therapy",
     }
